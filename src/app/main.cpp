@@ -1,0 +1,101 @@
+// attnviz app — SDL2 window, WebGL2 context, Dear ImGui, and the browser's frame loop.
+#include <SDL.h>
+#include <SDL_opengles2.h>
+#include <emscripten.h>
+#include <emscripten/html5.h>
+
+#include <cstdio>
+
+#include "app.hpp"
+#include "imgui.h"
+#include "imgui_impl_opengl3.h"
+#include "imgui_impl_sdl.h"
+
+namespace {
+
+struct Platform {
+    SDL_Window* window = nullptr;      // the page's canvas
+    SDL_GLContext gl = nullptr;        // its WebGL2 context
+    long long frames = 0;              // frames drawn so far (test hook)
+    attnviz::app::AppState state;      // everything the interface knows
+};
+
+Platform g_platform;  // one page, one app: the browser's frame callback needs a fixed address
+
+void frame(void* arg) {
+    auto& p = *static_cast<Platform*>(arg);
+
+    SDL_Event event;
+    while (SDL_PollEvent(&event)) ImGui_ImplSDL2_ProcessEvent(&event);
+
+    attnviz::app::recompute(p.state);
+
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplSDL2_NewFrame();
+    ImGui::NewFrame();
+
+    attnviz::app::panel_input(p.state);
+    attnviz::app::panel_weights(p.state);
+
+    ImGui::Render();
+    int width = 0, height = 0;
+    SDL_GL_GetDrawableSize(p.window, &width, &height);
+    glViewport(0, 0, width, height);
+    glClearColor(0.118f, 0.122f, 0.141f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    SDL_GL_SwapWindow(p.window);
+    ++p.frames;
+}
+
+}  // namespace
+
+extern "C" {
+// The page's test hook (web/loader.js) reads these; they return plain values only.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_state_json() {
+    static std::string buffer;  // valid until the next call, as cwrap copies it at once
+    buffer = attnviz::app::state_json(g_platform.state);
+    return buffer.c_str();
+}
+EMSCRIPTEN_KEEPALIVE double attnviz_frame_count() { return static_cast<double>(g_platform.frames); }
+}
+
+int main() {
+    if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) {
+        std::fprintf(stderr, "attnviz: SDL_Init failed: %s\n", SDL_GetError());
+        return 1;
+    }
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_ES);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+    SDL_GL_SetAttribute(SDL_GL_DOUBLEBUFFER, 1);
+
+    double css_width = 1280, css_height = 720;
+    emscripten_get_element_css_size("#canvas", &css_width, &css_height);
+    auto& p = g_platform;
+    p.window = SDL_CreateWindow("attnviz", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
+                                static_cast<int>(css_width), static_cast<int>(css_height),
+                                SDL_WINDOW_OPENGL | SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
+    if (!p.window) {
+        std::fprintf(stderr, "attnviz: SDL_CreateWindow failed: %s\n", SDL_GetError());
+        return 1;
+    }
+    p.gl = SDL_GL_CreateContext(p.window);
+    if (!p.gl) {
+        std::fprintf(stderr, "attnviz: WebGL2 is not available: %s\n", SDL_GetError());
+        return 1;
+    }
+    SDL_GL_MakeCurrent(p.window, p.gl);
+
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;  // layout comes from the URL state, not from a file
+    ImGui::StyleColorsDark();
+    attnviz::app::load_fonts(16.0f);
+    ImGui_ImplSDL2_InitForOpenGL(p.window, p.gl);
+    ImGui_ImplOpenGL3_Init("#version 300 es");
+
+    emscripten_set_main_loop_arg(frame, &p, 0, true);
+    return 0;
+}

@@ -1,0 +1,111 @@
+// Shared browser-test harness: serves build/web on a free loopback port, drives Debian's
+// Chromium (never a downloaded browser) through playwright-core, and offers the few
+// actions the tests need: wait for frames, type and press keys, screenshot, pixel stats.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../cmake/serve.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUILD = process.env.ATTNVIZ_BUILD_DIR || path.join(ROOT, 'build');
+export const SHOTS = path.join(BUILD, 'e2e-screenshots');
+
+const CHROMIUM_FLAGS = [
+  '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox', '--disable-gpu',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--disable-quic',
+];
+
+// Starts the server and the browser; returns a session whose close() stops both.
+export async function openApp({ width = 1280, height = 720, hash = '' } = {}) {
+  const site = await startServer({ root: path.join(BUILD, 'web'), host: '127.0.0.1', port: 0 });
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: process.env.ATTNVIZ_CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    const context = await browser.newContext({ viewport: { width, height } });
+    const page = await context.newPage();
+    const consoleLines = [];
+    const requested = [];
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => requested.push(r.url()));
+    await page.goto(site.url + (hash ? '#' + hash : ''));
+    await page.waitForFunction(() => window.attnviz && (window.attnviz.ready || window.attnviz.error), null, { timeout: 60000 });
+    const error = await page.evaluate(() => window.attnviz.error);
+    if (error) throw new Error(`app failed to load: ${error}\n${consoleLines.join('\n')}`);
+    return {
+      page, context, browser, site, consoleLines, requested,
+      close: async () => { await browser.close(); await site.close(); },
+    };
+  } catch (e) {
+    if (browser) await browser.close();
+    await site.close();
+    throw e;
+  }
+}
+
+export async function frame(page) {
+  return page.evaluate(() => window.attnviz.frame());
+}
+
+// Waits until the app has drawn n more frames.
+export async function waitFrames(page, n = 3) {
+  const start = await frame(page);
+  await page.waitForFunction((target) => window.attnviz.frame() >= target, start + n, { timeout: 30000, polling: 16 });
+}
+
+// ImGui 1.86 samples key state once per frame: hold each key for two frames at least.
+export async function press(page, key) {
+  await page.keyboard.down(key);
+  await waitFrames(page, 2);
+  await page.keyboard.up(key);
+  await waitFrames(page, 2);
+}
+
+export async function chord(page, modifier, key) {
+  await page.keyboard.down(modifier);
+  await waitFrames(page, 1);
+  await press(page, key);
+  await page.keyboard.up(modifier);
+  await waitFrames(page, 2);
+}
+
+export async function typeText(page, text) {
+  for (const ch of text) {
+    await page.keyboard.type(ch);
+    await waitFrames(page, 1);
+  }
+  await waitFrames(page, 2);
+}
+
+export async function screenshot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, `${name}.png`);
+  const png = await page.screenshot({ path: file });
+  return { file, png };
+}
+
+// Decodes a PNG in a blank page (outside the app's CSP) and counts what it shows.
+export async function pixelStats(context, png) {
+  const scratch = await context.newPage();
+  try {
+    return await scratch.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(bitmap, 0, 0);
+      const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+      const colors = new Set();
+      let bright = 0;
+      for (let i = 0; i < data.length; i += 4 * 7) {
+        colors.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+        if (data[i] + data[i + 1] + data[i + 2] > 300) bright++;
+      }
+      return { width: bitmap.width, height: bitmap.height, distinctColors: colors.size, brightSamples: bright };
+    }, png.toString('base64'));
+  } finally {
+    await scratch.close();
+  }
+}
