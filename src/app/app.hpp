@@ -1,48 +1,119 @@
-// attnviz app — the interface's state and its panels.
+// attnviz app — the interface's state, its views and the widgets they share.
 //
 // Index
-//   AppState      what the user chose (the config being edited) and what the core returned
-//   recompute()   config → core → trace, only when the config changed
-//   panels        one function per panel, each in its own file (panel_*.cpp)
+//   1. Selection      what the user pointed at (head, pinned cell, hovered token)
+//   2. AppState       the config being edited, the last good trace, UI choices
+//   3. Engine calls   apply_config(), recompute(): config → core → trace
+//   4. Layout         the fixed three-column layout, the views' tabs
+//   5. Views          one function per view, each in its own file (view_*.cpp)
+//   6. Page hooks     JSON for window.attnviz (app_state.cpp)
 //
-// Data flows one way: the panels read `const attnviz::Trace&` and write edits into
-// AppState; recompute() turns edits into a new Config, runs the core and keeps the last
-// good trace on screen when a config is refused.
+// Data flows one way: views read `const attnviz::Trace&` (never computing attention), and
+// write edits into AppState::config; recompute() runs the core once per edit and keeps the
+// last good trace on screen when the engine refuses a config.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "attnviz/core.hpp"
 
 namespace attnviz::app {
 
+//-----------------------------------------------------------------------------
+// 1. Selection
+//-----------------------------------------------------------------------------
+struct Cell {
+    int query = 0;  // row: query token index i
+    int key = 0;    // column: key token index j
+};
+
 struct Rect {
-    float x = 0, y = 0, w = 0, h = 0;                   // CSS pixels from the canvas's top-left
+    float x = 0, y = 0, w = 0, h = 0;  // CSS pixels from the canvas's top-left
+};
+
+// The views' tabs, in order; the enum value is what the URL state stores.
+enum class View { pipeline, matrices, heads, lines, compare, count };
+
+//-----------------------------------------------------------------------------
+// 2. AppState
+//-----------------------------------------------------------------------------
+struct CompareState {
+    Config config;                          // the right-hand configuration (same text as the main one)
+    std::shared_ptr<const Trace> trace;     // its last good trace
+    std::string error;                      // the engine's message for `config`, or empty
+    bool dirty = true;                      // `config` changed since its last run
+};
+
+struct LessonState {
+    int lesson = -1;                        // index into the lesson list, -1 = no lesson open
+    int step = 0;                           // step within the lesson
+    int applied = -1;                       // lesson whose example config was last applied (-1 = none)
 };
 
 struct AppState {
-    std::string text = "the cat sat on the mat";       // the sentence being typed (UTF-8)
-    int d_model = 16;                                   // model width
-    int heads = 2;                                      // number of heads
-    int selected_head = 0;                              // head shown in single-head views
-    bool config_dirty = true;                           // an edit happened since the last recompute
+    Config config;                          // what the user chose (text included); edited by the controls
+    std::string text = "the cat sat on the mat";   // the sentence box (UTF-8), copied into config.text
+    std::string source_text;                // the source sentence box (cross-attention)
+    bool cross = false;                     // cross-attention on: config.source_text = source_text
 
-    std::shared_ptr<const Trace> trace;                 // last good trace (never null after the first success)
-    std::string error;                                  // the core's message for the current edit, or empty
-    long long recomputes = 0;                           // how many times the core ran (test hook)
-    std::map<std::string, Rect> layout;                 // named widget rectangles of the last frame (test hook)
+    std::shared_ptr<const Trace> trace;     // last good trace; null only before the first success
+    std::uint64_t trace_version = 0;        // bumps with every new trace (texture caches key on it)
+    std::string error;                      // the engine's message for the current config, or empty
+    bool dirty = true;                      // the config changed since the last run
+    long long recomputes = 0;               // how many times the core ran (test hook)
+
+    View view = View::pipeline;             // the tab shown in the centre column
+    bool view_forced = true;                // `view` was set by code (URL, lesson, setState): select its tab next frame
+    int selected_head = 0;                  // head shown in single-head views
+    std::vector<bool> heads_shown;          // (H) heads drawn in the lines view
+    std::optional<Cell> pinned;             // cell clicked in any weights heatmap
+    int hovered_token = -1;                 // token under the mouse in the lines view, -1 = none
+    std::string matrix = "weights";         // matrix shown in the matrices view (trace field name)
+
+    CompareState compare;                   // the compare view's second configuration
+    LessonState lesson;                     // the open lesson
+    bool presentation = false;              // projector mode: large fonts, only what the lesson needs
+    float font_scale = 1.0f;                // 1 normally, larger in presentation mode
+
+    std::map<std::string, Rect> layout;     // named widget rectangles of the last frame (test hook)
 };
 
-std::string build_config_json(const AppState& state); // the Config JSON for what the user chose
-void recompute(AppState& state);                      // runs the core if the config changed
+//-----------------------------------------------------------------------------
+// 3. Engine calls
+//-----------------------------------------------------------------------------
+void apply_config(AppState& state, const Config& config);  // replace the config (lessons, imports, URL)
+void recompute(AppState& state);                           // run the core if the config changed
+void recompute_compare(AppState& state);                   // same for the compare configuration
+std::string field_error(const AppState& state, const char* field);  // the engine's message if it names `field`
 
-void load_fonts(float size_px);                      // UI font with the notation's glyphs
+//-----------------------------------------------------------------------------
+// 4. Layout
+//-----------------------------------------------------------------------------
+void draw_ui(AppState& state);                             // the whole frame's windows
+void record_item(AppState& state, const char* name);       // store the last item's rect under `name`
+void load_fonts(float size_px);                            // UI font with the notation's glyphs
 
-void panel_input(AppState& state);                    // sentence box and token chips
-void panel_weights(AppState& state);                  // attention-weights heatmap of one head
+//-----------------------------------------------------------------------------
+// 5. Views (each fills the current window; each lives in its own file)
+//-----------------------------------------------------------------------------
+void panel_input(AppState& state);      // sentence boxes and token chips          (panel_input.cpp)
+void panel_controls(AppState& state);   // every Config option                     (panel_controls.cpp)
+void panel_cell(AppState& state);       // the pinned cell, worked out             (panel_cell.cpp)
+void panel_lesson(AppState& state);     // the open lesson's text and steps        (panel_lesson.cpp)
+void view_pipeline(AppState& state);    // X → … → output, one stage per panel     (view_pipeline.cpp)
+void view_matrices(AppState& state);    // any matrix of the trace as a heatmap    (view_matrices.cpp)
+void view_heads(AppState& state);       // small multiples of every head + mean   (view_heads.cpp)
+void view_lines(AppState& state);       // BertViz-like head view                  (view_lines.cpp)
+void view_compare(AppState& state);     // two configurations side by side         (view_compare.cpp)
 
-std::string state_json(const AppState& state);        // JSON for window.attnviz.getState()
+//-----------------------------------------------------------------------------
+// 6. Page hooks
+//-----------------------------------------------------------------------------
+std::string state_json(const AppState& state);  // window.attnviz.getState()
 
 }  // namespace attnviz::app

@@ -1,56 +1,218 @@
-// AppState → Config → core → Trace, and the state the page's test hook reads.
+// AppState → Config → core → Trace, and the JSON the page's hooks read and write.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "app.hpp"
+#include "app_state.hpp"
 
 namespace attnviz::app {
 
-std::string build_config_json(const AppState& state) {
-    nlohmann::json config = {
-        {"text", state.text},
-        {"d_model", state.d_model},
-        {"heads", state.heads},
-    };
-    return config.dump();
+namespace {
+
+const char* const kViewNames[] = {"pipeline", "matrices", "heads", "lines", "compare"};
+static_assert(sizeof kViewNames / sizeof kViewNames[0] == static_cast<int>(View::count), "one name per view");
+
+// The config the engine runs: the edited config with the sentence boxes filled in.
+Config effective_config(const AppState& state) {
+    Config config = state.config;
+    if (!config.tokens) config.text = state.text;
+    if (state.cross) {
+        if (!config.source_tokens) config.source_text = state.source_text;
+    } else {
+        config.source_text.reset();
+        config.source_tokens.reset();
+        config.source_embeddings.reset();
+    }
+    return config;
+}
+
+// Runs `config` and stores the outcome: a new trace, or the engine's message with the old trace kept.
+void run_into(const Config& config, std::shared_ptr<const Trace>& trace, std::string& error) {
+    auto result = run(config);
+    if (!result) {
+        error = result.error();
+        return;
+    }
+    error.clear();
+    trace = std::make_shared<const Trace>(std::move(result.value()));
+}
+
+}  // namespace
+
+const char* view_name(View v) { return kViewNames[static_cast<int>(v)]; }
+
+std::optional<View> view_from_name(const std::string& name) {
+    for (int i = 0; i < static_cast<int>(View::count); ++i)
+        if (name == kViewNames[i]) return static_cast<View>(i);
+    return std::nullopt;
+}
+
+void apply_config(AppState& state, const Config& config) {
+    state.config = config;
+    if (config.text) state.text = *config.text;
+    else if (config.tokens) {
+        std::string joined;
+        for (const auto& t : *config.tokens) joined += (joined.empty() ? "" : " ") + t;
+        state.text = joined;
+    }
+    state.cross = config.source_text.has_value() || config.source_tokens.has_value();
+    if (config.source_text) state.source_text = *config.source_text;
+    else if (config.source_tokens) {
+        std::string joined;
+        for (const auto& t : *config.source_tokens) joined += (joined.empty() ? "" : " ") + t;
+        state.source_text = joined;
+    }
+    state.dirty = true;
+    state.compare.dirty = true;
 }
 
 void recompute(AppState& state) {
-    if (!state.config_dirty) return;
-    state.config_dirty = false;
-    auto config = parse_config(build_config_json(state));
-    if (!config) {
-        state.error = config.error();
-        return;
+    if (state.dirty) {
+        state.dirty = false;
+        const auto before = state.trace;
+        run_into(effective_config(state), state.trace, state.error);
+        ++state.recomputes;
+        if (state.trace != before) {
+            ++state.trace_version;
+            const int heads = static_cast<int>(state.trace->heads.size());
+            state.selected_head = std::clamp(state.selected_head, 0, heads - 1);
+            state.heads_shown.resize(heads, true);
+            if (state.pinned && (state.pinned->query >= state.trace->T || state.pinned->key >= state.trace->N)) state.pinned.reset();
+        }
+        state.compare.dirty = true;
     }
-    auto trace = run(config.value());
-    ++state.recomputes;
-    if (!trace) {
-        state.error = trace.error();  // the last good trace stays on screen
-        return;
-    }
-    state.error.clear();
-    state.trace = std::make_shared<const Trace>(std::move(trace.value()));
-    if (state.selected_head >= static_cast<int>(state.trace->heads.size())) state.selected_head = 0;
+    recompute_compare(state);
+}
+
+void recompute_compare(AppState& state) {
+    if (!state.compare.dirty || state.view != View::compare) return;
+    state.compare.dirty = false;
+    Config right = state.compare.config;
+    const Config left = effective_config(state);
+    right.text = left.text;  // the same sentence on both sides
+    right.tokens = left.tokens;
+    right.source_text = left.source_text;
+    right.source_tokens = left.source_tokens;
+    right.embeddings = left.embeddings;
+    right.source_embeddings = left.source_embeddings;
+    run_into(right, state.compare.trace, state.compare.error);
+    ++state.trace_version;
+}
+
+std::string field_error(const AppState& state, const char* field) {
+    const std::string prefix = std::string(field);
+    const std::string& e = state.error;
+    if (e.size() > prefix.size() && e.compare(0, prefix.size(), prefix) == 0 &&
+        (e[prefix.size()] == ':' || e[prefix.size()] == '.' || e[prefix.size()] == '['))
+        return e;
+    return "";
 }
 
 std::string state_json(const AppState& state) {
-    nlohmann::json out = {
-        {"text", state.text},
-        {"d_model", state.d_model},
-        {"heads", state.heads},
-        {"selected_head", state.selected_head},
-        {"error", state.error},
-        {"recomputes", state.recomputes},
-    };
+    nlohmann::json out = ui_state_json(state);
+    out["text"] = state.text;
+    out["error"] = state.error;
+    out["recomputes"] = state.recomputes;
+    out["tokens"] = state.trace ? nlohmann::json(state.trace->tokens) : nlohmann::json::array();
+    out["source_tokens"] = state.trace ? nlohmann::json(state.trace->source_tokens) : nlohmann::json::array();
+    out["compare_error"] = state.compare.error;
     for (const auto& [name, r] : state.layout) out["layout"][name] = {{"x", r.x}, {"y", r.y}, {"w", r.w}, {"h", r.h}};
-    if (state.trace) {
-        out["tokens"] = state.trace->tokens;
-        const auto& weights = state.trace->heads[state.selected_head].weights;
-        out["heatmap"] = {{"rows", weights.shape(0)}, {"cols", weights.shape(1)}};
-    } else {
-        out["tokens"] = nlohmann::json::array();
-    }
     return out.dump();
+}
+
+nlohmann::json ui_state_json(const AppState& state) {
+    nlohmann::json ui = {
+        {"view", view_name(state.view)},
+        {"selected_head", state.selected_head},
+        {"matrix", state.matrix},
+        {"presentation", state.presentation},
+        {"lesson", state.lesson.lesson},
+        {"lesson_step", state.lesson.step},
+        {"heads_shown", state.heads_shown},
+    };
+    ui["pinned"] = state.pinned ? nlohmann::json{state.pinned->query, state.pinned->key} : nlohmann::json(nullptr);
+    nlohmann::json config = nlohmann::json::parse(config_to_json(effective_config(state)));
+    nlohmann::json compare = nlohmann::json::parse(config_to_json(state.compare.config));
+    for (const char* key : {"text", "tokens", "source_text", "source_tokens", "embeddings", "source_embeddings"}) compare.erase(key);
+    return {{"config", config}, {"ui", ui}, {"compare", compare}};
+}
+
+std::string apply_ui_state(AppState& state, const std::string& json_text) {
+    nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return "state: expected a JSON object";
+    if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
+    // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
+    static const char* const read_only[] = {"text", "error", "recomputes", "tokens", "source_tokens", "compare_error", "layout"};
+    for (const auto& item : doc.items()) {
+        const std::string& key = item.key();
+        if (key == "config" || key == "ui" || key == "compare") continue;
+        if (std::find_if(std::begin(read_only), std::end(read_only), [&](const char* k) { return key == k; }) == std::end(read_only))
+            return "state." + key + ": unknown key";
+    }
+
+    auto config = parse_config(doc["config"].dump());
+    if (!config) return "state.config." + config.error();
+    std::optional<Config> compare;
+    if (doc.contains("compare")) {
+        nlohmann::json c = doc["compare"];
+        if (!c.is_object()) return "state.compare: expected a Config JSON object";
+        c["tokens"] = nlohmann::json::array({"x"});  // the compare side borrows the main text
+        auto parsed = parse_config(c.dump());
+        if (!parsed) return "state.compare." + parsed.error();
+        compare = parsed.value();
+        compare->tokens.reset();
+    }
+
+    AppState next = state;
+    apply_config(next, config.value());
+    if (compare) next.compare.config = *compare;
+    if (doc.contains("ui")) {
+        const nlohmann::json& ui = doc["ui"];
+        if (!ui.is_object()) return "state.ui: expected an object";
+        for (const auto& [key, value] : ui.items()) {
+            if (key == "view") {
+                auto v = value.is_string() ? view_from_name(value.get<std::string>()) : std::nullopt;
+                if (!v) return "state.ui.view: expected one of pipeline, matrices, heads, lines, compare";
+                next.view = *v;
+            } else if (key == "selected_head") {
+                if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() > limits::max_heads)
+                    return "state.ui.selected_head: expected an integer 0..63";
+                next.selected_head = value.get<int>();
+            } else if (key == "matrix") {
+                if (!value.is_string() || value.get<std::string>().size() > 32) return "state.ui.matrix: expected a matrix name";
+                next.matrix = value.get<std::string>();
+            } else if (key == "presentation") {
+                if (!value.is_boolean()) return "state.ui.presentation: expected true or false";
+                next.presentation = value.get<bool>();
+            } else if (key == "lesson" || key == "lesson_step") {
+                if (!value.is_number_integer() || value.get<long long>() < -1 || value.get<long long>() > 1000)
+                    return "state.ui." + key + ": expected an integer -1..1000";
+                (key == "lesson" ? next.lesson.lesson : next.lesson.step) = value.get<int>();
+            } else if (key == "heads_shown") {
+                if (!value.is_array() || value.size() > limits::max_heads) return "state.ui.heads_shown: expected an array of booleans";
+                next.heads_shown.clear();
+                for (const auto& b : value) {
+                    if (!b.is_boolean()) return "state.ui.heads_shown: expected an array of booleans";
+                    next.heads_shown.push_back(b.get<bool>());
+                }
+            } else if (key == "pinned") {
+                if (value.is_null()) next.pinned.reset();
+                else if (value.is_array() && value.size() == 2 && value[0].is_number_integer() && value[1].is_number_integer() &&
+                         value[0].get<long long>() >= 0 && value[1].get<long long>() >= 0 &&
+                         value[0].get<long long>() < limits::max_tokens && value[1].get<long long>() < limits::max_tokens)
+                    next.pinned = Cell{value[0].get<int>(), value[1].get<int>()};
+                else return "state.ui.pinned: expected null or [query, key]";
+            } else {
+                return "state.ui." + key + ": unknown key";
+            }
+        }
+    }
+    state = std::move(next);
+    state.view_forced = true;
+    state.dirty = true;
+    state.compare.dirty = true;
+    return "";
 }
 
 }  // namespace attnviz::app

@@ -7,6 +7,8 @@
 #include <cstdio>
 
 #include "app.hpp"
+#include "heatmap.hpp"
+#include "page.hpp"
 #include "imgui.h"
 #include "imgui_impl_opengl3.h"
 #include "imgui_impl_sdl.h"
@@ -34,8 +36,8 @@ void frame(void* arg) {
     ImGui_ImplSDL2_NewFrame();
     ImGui::NewFrame();
 
-    attnviz::app::panel_input(p.state);
-    attnviz::app::panel_weights(p.state);
+    attnviz::app::draw_ui(p.state);
+    attnviz::app::page_sync_url(p.state);
 
     ImGui::Render();
     int width = 0, height = 0;
@@ -44,6 +46,8 @@ void frame(void* arg) {
     glClearColor(0.118f, 0.122f, 0.141f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    attnviz::app::heatmap_end_frame();
+    attnviz::app::page_after_render();
     SDL_GL_SwapWindow(p.window);
     ++p.frames;
 }
@@ -51,12 +55,7 @@ void frame(void* arg) {
 }  // namespace
 
 extern "C" {
-// The page's test hook (web/loader.js) reads these; they return plain values only.
-EMSCRIPTEN_KEEPALIVE const char* attnviz_state_json() {
-    static std::string buffer;  // valid until the next call, as cwrap copies it at once
-    buffer = attnviz::app::state_json(g_platform.state);
-    return buffer.c_str();
-}
+// The page's test hook (web/loader.js) reads it to wait for frames.
 EMSCRIPTEN_KEEPALIVE double attnviz_frame_count() { return static_cast<double>(g_platform.frames); }
 }
 
@@ -87,6 +86,7 @@ int main() {
     }
     SDL_GL_MakeCurrent(p.window, p.gl);
 
+    attnviz::app::page_attach(p.state);
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();
     ImGuiIO& io = ImGui::GetIO();

@@ -1,4 +1,5 @@
-// Input panel: the sentence box and its tokens as numbered chips.
+// Input panel: the sentence box, the source sentence for cross-attention, and the tokens as
+// numbered chips (hovering a chip highlights that token in the lines view).
 #include "app.hpp"
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
@@ -6,36 +7,76 @@
 namespace attnviz::app {
 
 namespace {
-Rect last_item_rect() {
-    const ImVec2 min = ImGui::GetItemRectMin(), max = ImGui::GetItemRectMax();
-    return {min.x, min.y, max.x - min.x, max.y - min.y};
+
+void error_line(const std::string& message) {
+    if (message.empty()) return;
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.54f, 0.5f, 1.0f));
+    ImGui::TextWrapped("%s", message.c_str());
+    ImGui::PopStyleColor();
 }
+
+void token_chips(AppState& state, const std::vector<std::string>& tokens, const char* id) {
+    ImGui::PushID(id);
+    const float right = ImGui::GetWindowContentRegionMax().x;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        const std::string label = std::to_string(i) + " " + tokens[i];
+        const float w = ImGui::CalcTextSize(label.c_str()).x + 2 * ImGui::GetStyle().FramePadding.x;
+        if (i > 0) {
+            ImGui::SameLine();
+            if (ImGui::GetCursorPosX() + w > right) ImGui::NewLine();
+        }
+        ImGui::PushID(static_cast<int>(i));
+        ImGui::SmallButton(label.c_str());
+        if (ImGui::IsItemHovered()) state.hovered_token = static_cast<int>(i);
+        ImGui::PopID();
+    }
+    ImGui::PopID();
+}
+
 }  // namespace
 
 void panel_input(AppState& state) {
-    ImGui::SetNextWindowPos(ImVec2(10, 10), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(520, 170), ImGuiCond_FirstUseEver);
-    ImGui::Begin("Input");
     ImGui::TextUnformatted("Sentence");
     ImGui::SetNextItemWidth(-1);
-    if (ImGui::InputText("##sentence", &state.text)) state.config_dirty = true;
-    state.layout["text_box"] = last_item_rect();
-    if (!state.error.empty()) {
-        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.54f, 0.5f, 1.0f));
-        ImGui::TextWrapped("%s", state.error.c_str());
-        ImGui::PopStyleColor();
+    if (ImGui::InputText("##sentence", &state.text)) {
+        state.config.tokens.reset();  // typing replaces imported tokens with the tokenizer's
+        state.config.embeddings.reset();
+        state.dirty = true;
     }
-    if (state.trace) {
-        ImGui::Text("Tokens (%zu)", state.trace->tokens.size());
-        for (size_t i = 0; i < state.trace->tokens.size(); ++i) {
-            if (i > 0) ImGui::SameLine();
-            if (ImGui::GetCursorPosX() > ImGui::GetWindowContentRegionMax().x - 60) ImGui::NewLine();
-            ImGui::PushID(static_cast<int>(i));
-            ImGui::SmallButton((std::to_string(i) + " " + state.trace->tokens[i]).c_str());
-            ImGui::PopID();
+    record_item(state, "text_box");
+    error_line(field_error(state, "text"));
+    error_line(field_error(state, "tokens"));
+    error_line(field_error(state, "embeddings"));
+
+    if (ImGui::Checkbox("Cross-attention", &state.cross)) state.dirty = true;
+    record_item(state, "cross_checkbox");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Queries from the sentence above; keys and values from a source sentence.");
+    if (state.cross) {
+        ImGui::SetNextItemWidth(-1);
+        if (ImGui::InputTextWithHint("##source", "source sentence", &state.source_text)) {
+            state.config.source_tokens.reset();
+            state.config.source_embeddings.reset();
+            state.dirty = true;
         }
+        record_item(state, "source_box");
+        error_line(field_error(state, "source_text"));
+        error_line(field_error(state, "source_tokens"));
     }
-    ImGui::End();
+
+    const std::string& e = state.error;
+    const bool placed = !field_error(state, "text").empty() || !field_error(state, "tokens").empty() ||
+                        !field_error(state, "embeddings").empty() || !field_error(state, "source_text").empty() ||
+                        !field_error(state, "source_tokens").empty();
+    if (!e.empty() && !placed && state.presentation) error_line(e);  // controls are hidden: say it here
+
+    if (!state.trace) return;
+    ImGui::Separator();
+    ImGui::Text("Tokens (%zu)%s", state.trace->tokens.size(), state.error.empty() ? "" : " — last good input");
+    token_chips(state, state.trace->tokens, "tokens");
+    if (state.trace->cross) {
+        ImGui::Text("Source tokens (%zu)", state.trace->source_tokens.size());
+        token_chips(state, state.trace->source_tokens, "source");
+    }
 }
 
 }  // namespace attnviz::app

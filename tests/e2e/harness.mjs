@@ -9,7 +9,8 @@ import { startServer } from '../../cmake/serve.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILD = process.env.ATTNVIZ_BUILD_DIR || path.join(ROOT, 'build');
-export const SHOTS = path.join(BUILD, 'e2e-screenshots');
+export const WEB = process.env.ATTNVIZ_WEB_DIR || path.join(BUILD, 'web');
+export const SHOTS = process.env.ATTNVIZ_SHOTS_DIR || path.join(BUILD, 'e2e-screenshots');
 
 const CHROMIUM_FLAGS = [
   '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox', '--disable-gpu',
@@ -19,7 +20,7 @@ const CHROMIUM_FLAGS = [
 
 // Starts the server and the browser; returns a session whose close() stops both.
 export async function openApp({ width = 1280, height = 720, hash = '' } = {}) {
-  const site = await startServer({ root: path.join(BUILD, 'web'), host: '127.0.0.1', port: 0 });
+  const site = await startServer({ root: WEB, host: '127.0.0.1', port: 0 });
   let browser;
   try {
     browser = await chromium.launch({ executablePath: process.env.ATTNVIZ_CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_FLAGS });

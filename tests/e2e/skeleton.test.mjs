@@ -26,8 +26,10 @@ test('typing a sentence shows its tokens and an attention heatmap', async () => 
     assert.equal(state.text, sentence);
     assert.deepEqual(state.tokens, sentence.split(' '));
     assert.equal(state.error, '');
-    assert.equal(state.heatmap.rows, 5, 'the weights heatmap has one row per token');
-    assert.equal(state.heatmap.cols, 5, 'the weights heatmap has one column per token');
+    const trace = await page.evaluate(() => window.attnviz.trace());
+    assert.deepEqual(trace.tokens, sentence.split(' '));
+    assert.equal(trace.heads[0].weights.length, 5, 'the weights have one row per token');
+    assert.equal(trace.heads[0].weights[0].length, 5, 'the weights have one column per token');
 
     const { png } = await screenshot(page, 'skeleton');
     const stats = await pixelStats(app.context, png);

@@ -1,0 +1,58 @@
+// heatmap — the one widget every view uses to show a matrix of the trace.
+//
+// A matrix is uploaded once as a GPU texture (one texel per cell) and drawn as a single image,
+// so a 4096×4096 weights matrix costs one quad, not 16 million rectangles. Token labels show
+// on both axes when the cells are large enough to read them; the mouse wheel zooms and a drag
+// pans. Masked cells are drawn grey (hatched when zoomed in), never as 0. Hover shows the row
+// and column tokens and the exact value; a click pins the cell.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app.hpp"
+#include "imgui.h"
+
+namespace attnviz::app {
+
+enum class ColorScale {
+    sequential,  // viridis over [lo, hi]: weights, masks, non-negative values
+    diverging,   // blue–white–red, symmetric around 0: signed values
+};
+
+struct HeatmapSpec {
+    const char* id = "heatmap";                              // unique within the window
+    const std::vector<std::string>* row_labels = nullptr;    // (rows) tokens, or null for indices
+    const std::vector<std::string>* col_labels = nullptr;    // (cols) tokens, or null for indices
+    const char* row_axis = "query";                          // what a row is, for the tooltip
+    const char* col_axis = "key";                            // what a column is
+    ColorScale scale = ColorScale::diverging;
+    std::optional<double> lo, hi;                            // colour range; default from the data
+    ImVec2 size = ImVec2(0, 0);                              // 0 = the available region
+    float max_cell = 40.0f;                                  // largest cell edge in pixels when fitting
+    bool legend = true;                                      // draw the colour legend with its range
+    std::uint64_t version = 0;                               // bump when the data changes (texture cache key)
+    const Cell* pinned = nullptr;                            // cell to outline, if any
+};
+
+struct HeatmapEvents {
+    std::optional<Cell> hovered;   // cell under the mouse this frame
+    std::optional<Cell> clicked;   // cell clicked this frame
+    Rect grid;                     // where the cells were drawn
+};
+
+using BoolMatrix = xt::xtensor<bool, 2>;
+
+HeatmapEvents heatmap(const HeatmapSpec& spec, const Matrix& values, const BoolMatrix* allowed = nullptr);
+HeatmapEvents heatmap(const HeatmapSpec& spec, const xt::xtensor<double, 2>& values, const BoolMatrix* allowed = nullptr);
+HeatmapEvents heatmap_mask(const HeatmapSpec& spec, const BoolMatrix& allowed);  // allowed = 1, masked = grey
+
+void heatmap_end_frame();  // frees textures of heatmaps not drawn for a while
+void heatmap_lost_context();  // forget every texture (the WebGL context was lost)
+
+// A value as the UI prints it everywhere: shortest round-trip form of the float.
+std::string format_value(double v);
+
+}  // namespace attnviz::app

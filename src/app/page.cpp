@@ -1,0 +1,192 @@
+// page — EM_JS calls into the page and the functions window.attnviz calls back.
+#include "page.hpp"
+
+#include <emscripten.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+#include "app_state.hpp"
+#include "heatmap.hpp"
+
+namespace attnviz::app {
+
+namespace {
+
+AppState* g_state = nullptr;        // the app's state, attached once by main()
+std::string g_notice;               // toolbar notice text
+double g_notice_until = 0;          // when it expires (ms, emscripten_get_now)
+bool g_png_requested = false;       // capture the canvas after this frame renders
+std::string g_last_hash_json;       // the state last written to the URL hash
+std::string g_return;               // backing store for strings returned to JS (copied at once by the caller)
+
+// Strings cross as UTF-8 pointers + lengths; JS copies them before this frame ends.
+EM_JS(void, js_download, (const char* name, const char* mime, const char* data, int length), {
+    const bytes = HEAPU8.slice(data, data + length);
+    const url = URL.createObjectURL(new Blob([bytes], { type: UTF8ToString(mime) }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = UTF8ToString(name);
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    if (window.attnviz && window.attnviz._onDownload) window.attnviz._onDownload(a.download, bytes);
+});
+
+EM_JS(void, js_set_hash, (const char* json), {
+    const hash = '#state=' + encodeURIComponent(UTF8ToString(json));
+    if (hash.length > 262144) return;  // too long for a link; the page keeps the old hash
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+});
+
+EM_JS(int, js_copy_link, (), {
+    const url = location.href;
+    if (window.attnviz) window.attnviz.lastCopiedLink = url;
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(url).catch(() => {});
+        return 1;
+    }
+    return 0;
+});
+
+EM_JS(void, js_capture_png, (), {
+    const canvas = Module.canvas;
+    const data = canvas.toDataURL('image/png');  // synchronous: the frame just drawn is still in the buffer
+    const bytes = Uint8Array.from(atob(data.split(',')[1]), (c) => c.charCodeAt(0));
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'image/png' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'attnviz.png';
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    if (window.attnviz && window.attnviz._onDownload) window.attnviz._onDownload('attnviz.png', bytes);
+});
+
+EM_JS(void, js_open_import, (), {
+    if (window.attnviz && window.attnviz._openImport) window.attnviz._openImport();
+});
+
+const char* to_c(std::string s) {
+    g_return = std::move(s);
+    return g_return.c_str();
+}
+
+std::string csv_field(const std::string& s) {
+    std::string out = "\"";
+    if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) out += '\'';  // no formulas in spreadsheets
+    for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+}  // namespace
+
+void page_attach(AppState& state) { g_state = &state; }
+
+void page_sync_url(const AppState& state) {
+    std::string json = ui_state_json(state).dump();
+    if (json == g_last_hash_json) return;
+    g_last_hash_json = std::move(json);
+    js_set_hash(g_last_hash_json.c_str());
+}
+
+void page_copy_link(AppState& state) {
+    page_sync_url(state);
+    page_notify(js_copy_link() ? "Link copied: it reopens this exact view" : "Copy the address bar: it holds this view");
+}
+
+void page_export_trace(const AppState& state) {
+    if (!state.trace) return page_notify("No trace to export yet");
+    const std::string json = trace_to_json(*state.trace);
+    js_download("attnviz-trace.json", "application/json", json.data(), static_cast<int>(json.size()));
+    page_notify("Trace exported as attnviz-trace.json");
+}
+
+void page_export_csv(const std::string& name, const Matrix& m, const std::vector<std::string>* rows,
+                     const std::vector<std::string>* cols) {
+    std::string csv = "\"\"";
+    for (std::size_t j = 0; j < m.shape(1); ++j) csv += "," + csv_field(cols && j < cols->size() ? (*cols)[j] : std::to_string(j));
+    csv += "\n";
+    for (std::size_t i = 0; i < m.shape(0); ++i) {
+        csv += csv_field(rows && i < rows->size() ? (*rows)[i] : std::to_string(i));
+        for (std::size_t j = 0; j < m.shape(1); ++j) csv += "," + format_value(m(i, j));
+        csv += "\n";
+    }
+    const std::string file = "attnviz-" + name + ".csv";
+    js_download(file.c_str(), "text/csv", csv.data(), static_cast<int>(csv.size()));
+    page_notify("Exported " + file);
+}
+
+void page_export_png() { g_png_requested = true; }
+
+void page_after_render() {
+    if (!g_png_requested) return;
+    g_png_requested = false;
+    js_capture_png();
+    page_notify("View exported as attnviz.png");
+}
+
+void page_open_import() { js_open_import(); }
+
+void page_notify(std::string message) {
+    g_notice = std::move(message);
+    g_notice_until = emscripten_get_now() + 4000;
+}
+
+const std::string& page_notice() {
+    static const std::string none;
+    return emscripten_get_now() < g_notice_until ? g_notice : none;
+}
+
+std::string import_json(AppState& state, const std::string& text) {
+    if (text.size() > limits::max_json_bytes) return "import: the file is larger than 64 MiB";
+    nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return "import: expected a JSON object (an attnviz trace or config)";
+    // A trace carries its resolved config; a saved view carries config + ui; anything else is a config.
+    std::string config_text = text;
+    if (doc.contains("heads") && doc.contains("config") && doc["config"].is_object()) config_text = doc["config"].dump();
+    else if (doc.contains("ui") && doc.contains("config")) return apply_ui_state(state, text);
+    auto config = parse_config(config_text);
+    if (!config) return "import: " + config.error();
+    apply_config(state, config.value());
+    state.view_forced = true;
+    return "";
+}
+
+}  // namespace attnviz::app
+
+using attnviz::app::g_state;
+
+extern "C" {
+// Called by web/loader.js; every string argument is UTF-8 and every result is copied at once.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_state_json() { return attnviz::app::to_c(attnviz::app::state_json(*g_state)); }
+
+EMSCRIPTEN_KEEPALIVE const char* attnviz_set_state(const char* json) {
+    return attnviz::app::to_c(attnviz::app::apply_ui_state(*g_state, json));
+}
+
+EMSCRIPTEN_KEEPALIVE const char* attnviz_trace_json() {
+    return attnviz::app::to_c(g_state->trace ? attnviz::trace_to_json(*g_state->trace) : std::string("null"));
+}
+
+EMSCRIPTEN_KEEPALIVE const char* attnviz_compute(const char* config_json) {
+    auto result = attnviz::compute_json(config_json);
+    if (result) return attnviz::app::to_c(std::move(result.value()));
+    return attnviz::app::to_c(nlohmann::json{{"error", result.error()}}.dump());
+}
+
+EMSCRIPTEN_KEEPALIVE const char* attnviz_import_json(const char* text) {
+    std::string error = attnviz::app::import_json(*g_state, text);
+    attnviz::app::page_notify(error.empty() ? std::string("Imported") : error);
+    return attnviz::app::to_c(std::move(error));
+}
+
+EMSCRIPTEN_KEEPALIVE const char* attnviz_notify(const char* message) {
+    attnviz::app::page_notify(message);
+    return "";
+}
+
+EMSCRIPTEN_KEEPALIVE void attnviz_context_lost() { attnviz::app::heatmap_lost_context(); }
+}

@@ -1,0 +1,29 @@
+// page — the seam between the app and the web page (the only file with EM_JS).
+//
+// C++ → page: downloads (trace JSON, matrix CSV, PNG), the URL hash, the clipboard, the file
+// picker. Page → C++: the exported functions window.attnviz calls (web/loader.js), which take
+// and return plain strings and numbers, never pointers JS must manage.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "app.hpp"
+
+namespace attnviz::app {
+
+void page_attach(AppState& state);                 // the state the page's calls act on (once, from main)
+void page_sync_url(const AppState& state);        // writes the state into the URL hash when it changed
+void page_copy_link(AppState& state);             // URL hash → clipboard, with a notice
+void page_export_trace(const AppState& state);    // the current trace as JSON, downloaded
+void page_export_csv(const std::string& name, const Matrix& m, const std::vector<std::string>* rows,
+                     const std::vector<std::string>* cols);  // one matrix as CSV, downloaded
+void page_export_png();                           // the canvas as PNG, downloaded after this frame renders
+void page_after_render();                         // runs what must follow the frame's drawing (PNG capture)
+void page_open_import();                          // opens the browser's file picker (JSON trace or config)
+void page_notify(std::string message);            // a short notice in the toolbar
+const std::string& page_notice();                 // the current notice, empty when it has expired
+
+std::string import_json(AppState& state, const std::string& text);  // trace or config JSON → state; "" or the error
+
+}  // namespace attnviz::app

@@ -1,0 +1,210 @@
+// Controls panel: every option of the engine's Config. Each edit marks the config dirty so
+// the core reruns at once; when the engine refuses a value, its message appears under the
+// control that owns the field and the last good trace stays on screen.
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <sstream>
+
+#include "app.hpp"
+#include "imgui.h"
+#include "misc/cpp/imgui_stdlib.h"
+
+namespace attnviz::app {
+
+namespace {
+
+void field_message(const AppState& state, const char* field) {
+    const std::string message = field_error(state, field);
+    if (message.empty()) return;
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.54f, 0.5f, 1.0f));
+    ImGui::TextWrapped("%s", message.c_str());
+    ImGui::PopStyleColor();
+}
+
+// A combo over an enum whose JSON spellings come from the core's to_string().
+template <class E>
+bool enum_combo(const char* label, E& value, std::initializer_list<E> options) {
+    bool changed = false;
+    if (ImGui::BeginCombo(label, to_string(value))) {
+        for (E option : options) {
+            if (ImGui::Selectable(to_string(option), option == value)) {
+                changed = option != value;
+                value = option;
+            }
+        }
+        ImGui::EndCombo();
+    }
+    return changed;
+}
+
+std::string join_indices(const std::vector<int>& v) {
+    std::string out;
+    for (int x : v) out += (out.empty() ? "" : ", ") + std::to_string(x);
+    return out;
+}
+
+// "0, 3 5" → {0, 3, 5}; anything else than digits, commas and spaces is refused.
+std::optional<std::vector<int>> parse_indices(const std::string& text) {
+    std::vector<int> out;
+    std::string number;
+    for (char c : text + ",") {
+        if (c >= '0' && c <= '9') {
+            number += c;
+            if (number.size() > 5) return std::nullopt;
+        } else if (c == ',' || c == ' ') {
+            if (!number.empty()) out.push_back(std::stoi(number));
+            number.clear();
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (out.size() > 256) return std::nullopt;
+    return out;
+}
+
+void help(const char* text) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("(?)");
+    if (ImGui::IsItemHovered()) {
+        ImGui::BeginTooltip();
+        ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28);
+        ImGui::TextUnformatted(text);
+        ImGui::PopTextWrapPos();
+        ImGui::EndTooltip();
+    }
+}
+
+}  // namespace
+
+void panel_controls(AppState& state) {
+    Config& c = state.config;
+    bool changed = false;
+    ImGui::PushItemWidth(-ImGui::GetFontSize() * 7.5f);
+
+    ImGui::TextDisabled("Model");
+    if (ImGui::InputInt("d_model", &c.d_model, 1, 8)) changed = true;
+    record_item(state, "d_model");
+    help("Width of every token vector. The heads split it: each head works in d_k = d_model / heads dimensions.");
+    field_message(state, "d_model");
+    if (ImGui::InputInt("heads", &c.heads, 1, 1)) changed = true;
+    record_item(state, "heads");
+    help("Number of attention heads. Must divide d_model.");
+    field_message(state, "heads");
+    if (ImGui::InputScalar("seed", ImGuiDataType_U64, &c.seed)) changed = true;
+    record_item(state, "seed");
+    help("Every generated embedding and weight matrix comes from this seed.");
+    field_message(state, "seed");
+    changed |= enum_combo("tokenizer", c.tokenizer, {Tokenizer::words, Tokenizer::chars});
+    record_item(state, "tokenizer");
+
+    ImGui::Separator();
+    ImGui::TextDisabled("Positions and masks");
+    changed |= enum_combo("positional", c.positional,
+                          {Positional::none, Positional::sinusoidal, Positional::learned, Positional::rope, Positional::alibi});
+    record_item(state, "positional");
+    help("none | sinusoidal (added to X) | learned (a seeded table, added) | rope (rotates Q and K) | alibi (distance penalty on the scores).");
+    field_message(state, "positional");
+    changed |= enum_combo("mask", c.mask, {MaskKind::none, MaskKind::causal, MaskKind::padding});
+    record_item(state, "mask");
+    help("causal: query i sees keys j ≤ i. padding: keys equal to the pad token are hidden.");
+    field_message(state, "mask");
+    if (c.mask == MaskKind::padding) {
+        if (ImGui::InputText("pad token", &c.pad_token)) changed = true;
+        field_message(state, "pad_token");
+    }
+
+    ImGui::Separator();
+    ImGui::TextDisabled("Sparse and efficient attention");
+    changed |= enum_combo("pattern", c.pattern.kind,
+                          {PatternKind::full, PatternKind::local, PatternKind::sliding_global, PatternKind::bigbird, PatternKind::strided});
+    record_item(state, "pattern");
+    help("full | local (|i−j| ≤ window) | sliding_global (Longformer: local + global tokens) | "
+         "bigbird (Longformer + random keys) | strided (Sparse Transformer: local + every s-th key).");
+    field_message(state, "pattern.kind");
+    const PatternKind kind = c.pattern.kind;
+    if (kind != PatternKind::full) {
+        if (ImGui::InputInt("window", &c.pattern.window)) changed = true;
+        record_item(state, "window");
+        field_message(state, "pattern.window");
+    }
+    if (kind == PatternKind::sliding_global || kind == PatternKind::bigbird) {
+        static std::string global_text;
+        static const Config* editing = nullptr;
+        if (!ImGui::IsAnyItemActive() || editing != &c) global_text = join_indices(c.pattern.global);
+        editing = &c;
+        if (ImGui::InputText("global tokens", &global_text)) {
+            if (auto parsed = parse_indices(global_text)) {
+                c.pattern.global = *parsed;
+                changed = true;
+            }
+        }
+        record_item(state, "global");
+        help("Indices of the tokens that see, and are seen by, every token — e.g. 0 for [CLS]. Comma-separated.");
+        field_message(state, "pattern.global");
+    }
+    if (kind == PatternKind::bigbird) {
+        if (ImGui::InputInt("random keys", &c.pattern.random)) changed = true;
+        record_item(state, "random");
+        field_message(state, "pattern.random");
+    }
+    if (kind == PatternKind::strided) {
+        if (ImGui::InputInt("stride", &c.pattern.stride)) changed = true;
+        record_item(state, "stride");
+        field_message(state, "pattern.stride");
+    }
+    if (ImGui::InputInt("Linformer k", &c.linformer_k)) changed = true;
+    record_item(state, "linformer_k");
+    help("0 = off. k > 0 projects keys and values along the sequence to k rows (Linformer): scores become T×k.");
+    field_message(state, "linformer_k");
+    field_message(state, "weights");
+
+    ImGui::Separator();
+    ImGui::TextDisabled("Scores");
+    const char* scale_names[] = {"1/√d_k", "1/√d_model", "a number"};
+    int scale_kind = static_cast<int>(c.scale.kind);
+    if (ImGui::Combo("scale", &scale_kind, scale_names, 3)) {
+        c.scale.kind = static_cast<ScaleKind>(scale_kind);
+        if (c.scale.kind == ScaleKind::number && !(c.scale.value > 0)) c.scale.value = 1.0;
+        changed = true;
+    }
+    record_item(state, "scale");
+    if (c.scale.kind == ScaleKind::number) {
+        if (ImGui::InputDouble("scale value", &c.scale.value, 0.0, 0.0, "%.6g")) changed = true;
+        record_item(state, "scale_value");
+    }
+    field_message(state, "scale");
+    if (ImGui::InputDouble("temperature", &c.temperature, 0.1, 1.0, "%.6g")) changed = true;
+    record_item(state, "temperature");
+    help("Divides the scaled scores before the softmax: below 1 sharpens the weights, above 1 flattens them.");
+    field_message(state, "temperature");
+
+    ImGui::Separator();
+    ImGui::TextDisabled("Implementation");
+    changed |= enum_combo("variant", c.variant, {Variant::standard, Variant::seed_module});
+    record_item(state, "variant");
+    help("standard: the paper's multi-head attention. seed_module: the source article's PyTorch SelfAttention as printed — "
+         "it never applies its Q/K/V layers and divides by √d_model.");
+    field_message(state, "variant");
+    changed |= enum_combo("kernels", c.kernels, {Kernels::simd, Kernels::scalar});
+    record_item(state, "kernels");
+    field_message(state, "kernels");
+    ImGui::PopItemWidth();
+
+    if (changed) state.dirty = true;
+    if (state.trace) {
+        const Stats& s = state.trace->stats;
+        ImGui::Separator();
+        ImGui::TextDisabled("Cost of this configuration");
+        ImGui::Text("%.4g MFLOP · %.4g KiB · %.3f ms (%s)", s.flops / 1e6, s.bytes / 1024, s.ms.total, s.kernel_path.c_str());
+    }
+    if (!state.error.empty()) {
+        ImGui::Separator();
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.54f, 0.5f, 1.0f));
+        ImGui::TextWrapped("Not computed: %s", state.error.c_str());
+        ImGui::PopStyleColor();
+        ImGui::TextDisabled("The views show the last configuration that worked.");
+    }
+}
+
+}  // namespace attnviz::app
