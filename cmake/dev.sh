@@ -17,7 +17,7 @@ export NODE_PATH=/usr/share/nodejs   # emcc needs Debian's acorn
 IMGUI_VERSION="1.86+ds"
 SDL2_VERSION="2.26.5+dfsg"
 APT_PACKAGES=(cmake ninja-build g++ dpkg-dev emscripten libxtensor-dev libxsimd-dev nlohmann-json3-dev
-              catch2 chromium fonts-dejavu-core)
+              catch2 chromium fonts-dejavu-core fonts-droid-fallback)
 
 log()  { printf '\033[1;34m[attnviz]\033[0m %s\n' "$*" >&2; }
 die()  { printf '\033[1;31m[attnviz] error:\033[0m %s\n' "$*" >&2; exit 1; }

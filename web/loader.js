@@ -61,7 +61,7 @@
     document.body.appendChild(input);
     const importFile = (file) => {
       if (file.size > MAX_IMPORT_BYTES) {
-        window.attnviz.importJson('{"too_large": true}');
+        callWithString(M, 'attnviz_notify', 'import: ' + file.name + ' is larger than 64 MiB; attnviz imports traces and configs up to 64 MiB');
         return;
       }
       file.text().then((t) => window.attnviz.importJson(t));
@@ -76,6 +76,50 @@
       e.preventDefault();
       if (e.dataTransfer.files.length) importFile(e.dataTransfer.files[0]);
     });
+  }
+
+  // Text goes through a hidden text field while ImGui edits text, so that IME composition
+  // (Chinese, Japanese, Korean), paste and on-screen keyboards work on a canvas app. Its
+  // keypress events stop here: SDL would otherwise type the same character a second time.
+  function setupTextField(M) {
+    const field = document.createElement('textarea');
+    field.id = 'text-input';
+    field.setAttribute('autocomplete', 'off');
+    field.setAttribute('autocapitalize', 'off');
+    field.setAttribute('spellcheck', 'false');
+    field.setAttribute('aria-label', 'text input for the focused attnviz field');
+    document.body.appendChild(field);
+    let composing = false;
+    const send = (t) => { if (t) callWithString(M, 'attnviz_text_input', t); };
+    field.addEventListener('keypress', (e) => e.stopPropagation());
+    field.addEventListener('compositionstart', () => { composing = true; });
+    field.addEventListener('compositionend', (e) => { composing = false; send(e.data); field.value = ''; });
+    field.addEventListener('input', (e) => {
+      if (composing || e.isComposing) return;
+      if (e.inputType === 'insertText' || e.inputType === 'insertReplacementText') send(e.data);
+      else if (e.inputType === 'insertFromPaste' || e.inputType === 'insertFromDrop') send(field.value.replace(/[\r\n]+/g, ' '));
+      field.value = '';
+    });
+    window.attnviz._textFocus = (want) => {
+      if (want && document.activeElement !== field) field.focus({ preventScroll: true });
+      else if (!want && document.activeElement === field) canvas.focus({ preventScroll: true });
+    };
+  }
+
+  // The CJK font is fetched only when Chinese, Japanese or Korean text first appears.
+  function setupCjkFont(M) {
+    window.attnviz._fetchCjkFont = () => {
+      fetch('fonts/cjk.ttf')
+        .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error('HTTP ' + r.status))))
+        .then((buf) => {
+          const bytes = new Uint8Array(buf);
+          const ptr = M._malloc(bytes.length);
+          M.HEAPU8.set(bytes, ptr);
+          M._attnviz_cjk_font_loaded(ptr, bytes.length);
+          M._free(ptr);
+        })
+        .catch((e) => callWithString(M, 'attnviz_notify', 'Chinese/Japanese/Korean font could not load (' + e.message + ')'));
+    };
   }
 
   canvas.addEventListener('webglcontextlost', (e) => e.preventDefault(), false);
@@ -101,8 +145,16 @@
       hook.importJson = (t) => callWithString(M, 'attnviz_import_json', t);
       hook.downloads = [];
       hook._onDownload = (name, bytes) => hook.downloads.push({ name, size: bytes.length, text: name.endsWith('.png') ? null : new TextDecoder().decode(bytes) });
+      hook.fonts = () => JSON.parse(M.UTF8ToString(M._attnviz_fonts_json()));
       setupImport(M);
+      setupTextField(M);
+      setupCjkFont(M);
 
+    },
+    // main() has run: the app's state exists, so the link's state can be applied.
+    postRun: function () {
+      const M = window.Module;
+      const hook = window.attnviz;
       const fromHash = readHashState();
       if (fromHash && fromHash.error) hook.linkError = fromHash.error;
       else if (fromHash) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attnviz/core.hpp"
@@ -53,6 +54,7 @@ struct LessonState {
     int lesson = -1;                        // index into the lesson list, -1 = no lesson open
     int step = 0;                           // step within the lesson
     int applied = -1;                       // lesson whose example config was last applied (-1 = none)
+    int applied_step = -1;                  // step of `applied` that was applied (a step applies once, on entry)
 };
 
 struct AppState {
@@ -65,6 +67,7 @@ struct AppState {
     std::uint64_t trace_version = 0;        // bumps with every new trace (texture caches key on it)
     std::string error;                      // the engine's message for the current config, or empty
     bool dirty = true;                      // the config changed since the last run
+    bool reset_widgets = false;             // a config arrived from outside (import, link, lesson): drop stale edit buffers
     long long recomputes = 0;               // how many times the core ran (test hook)
 
     View view = View::pipeline;             // the tab shown in the centre column
@@ -73,6 +76,7 @@ struct AppState {
     std::vector<bool> heads_shown;          // (H) heads drawn in the lines view
     std::optional<Cell> pinned;             // cell clicked in any weights heatmap
     int hovered_token = -1;                 // token under the mouse in the lines view, -1 = none
+    bool hovered_key_side = false;          // hovered_token indexes the key (right) column, else the query column
     std::string matrix = "weights";         // matrix shown in the matrices view (trace field name)
 
     CompareState compare;                   // the compare view's second configuration
@@ -81,6 +85,7 @@ struct AppState {
     float font_scale = 1.0f;                // 1 normally, larger in presentation mode
 
     std::map<std::string, Rect> layout;     // named widget rectangles of the last frame (test hook)
+    std::map<std::string, std::string> readout;  // values a view printed last frame, as printed, by name (test hook)
 };
 
 //-----------------------------------------------------------------------------
@@ -96,7 +101,7 @@ std::string field_error(const AppState& state, const char* field);  // the engin
 //-----------------------------------------------------------------------------
 void draw_ui(AppState& state);                             // the whole frame's windows
 void record_item(AppState& state, const char* name);       // store the last item's rect under `name`
-void load_fonts(float size_px);                            // UI font with the notation's glyphs
+void require_glyphs(std::string_view utf8);                // text the UI will draw: its CJK glyphs get rasterized (fonts.cpp)
 
 //-----------------------------------------------------------------------------
 // 5. Views (each fills the current window; each lives in its own file)

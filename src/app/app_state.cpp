@@ -5,6 +5,7 @@
 
 #include "app.hpp"
 #include "app_state.hpp"
+#include "attnviz/json.hpp"
 
 namespace attnviz::app {
 
@@ -65,6 +66,7 @@ void apply_config(AppState& state, const Config& config) {
     }
     state.dirty = true;
     state.compare.dirty = true;
+    state.reset_widgets = true;
 }
 
 void recompute(AppState& state) {
@@ -117,6 +119,9 @@ std::string state_json(const AppState& state) {
     out["tokens"] = state.trace ? nlohmann::json(state.trace->tokens) : nlohmann::json::array();
     out["source_tokens"] = state.trace ? nlohmann::json(state.trace->source_tokens) : nlohmann::json::array();
     out["compare_error"] = state.compare.error;
+    out["hovered_token"] = state.hovered_token;
+    out["hovered_side"] = state.hovered_token < 0 ? "" : state.hovered_key_side ? "key" : "query";
+    out["readout"] = state.readout;
     for (const auto& [name, r] : state.layout) out["layout"][name] = {{"x", r.x}, {"y", r.y}, {"w", r.w}, {"h", r.h}};
     return out.dump();
 }
@@ -139,11 +144,13 @@ nlohmann::json ui_state_json(const AppState& state) {
 }
 
 std::string apply_ui_state(AppState& state, const std::string& json_text) {
-    nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return "state: expected a JSON object";
+    auto parsed_doc = parse_json_strict(json_text);  // the core's rules: depth, duplicates, size
+    if (!parsed_doc) return "state: " + parsed_doc.error();
+    const nlohmann::json& doc = parsed_doc.value();
+    if (!doc.is_object()) return "state: expected a JSON object";
     if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
     // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
-    static const char* const read_only[] = {"text", "error", "recomputes", "tokens", "source_tokens", "compare_error", "layout"};
+    static const char* const read_only[] = {"text", "error", "recomputes", "tokens", "source_tokens", "compare_error", "layout", "readout", "hovered_token", "hovered_side"};
     for (const auto& item : doc.items()) {
         const std::string& key = item.key();
         if (key == "config" || key == "ui" || key == "compare") continue;
@@ -151,11 +158,11 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
             return "state." + key + ": unknown key";
     }
 
-    auto config = parse_config(doc["config"].dump());
+    auto config = parse_config(doc.at("config").dump());
     if (!config) return "state.config." + config.error();
     std::optional<Config> compare;
     if (doc.contains("compare")) {
-        nlohmann::json c = doc["compare"];
+        nlohmann::json c = doc.at("compare");
         if (!c.is_object()) return "state.compare: expected a Config JSON object";
         c["tokens"] = nlohmann::json::array({"x"});  // the compare side borrows the main text
         auto parsed = parse_config(c.dump());
@@ -168,7 +175,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     apply_config(next, config.value());
     if (compare) next.compare.config = *compare;
     if (doc.contains("ui")) {
-        const nlohmann::json& ui = doc["ui"];
+        const nlohmann::json& ui = doc.at("ui");
         if (!ui.is_object()) return "state.ui: expected an object";
         for (const auto& [key, value] : ui.items()) {
             if (key == "view") {

@@ -117,8 +117,11 @@ void draw_legend(ImDrawList* draw, ImVec2 at, float height, ColorScale scale, do
                             to_abgr(colour_of(v, scale, lo, hi)));
     }
     const float line = ImGui::GetTextLineHeight();
-    draw->AddText(ImVec2(at.x + bar_w + 4, at.y - line * 0.3f), kLabelColor, format_value(hi).c_str());
-    draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height - line * 0.7f), kLabelColor, format_value(lo).c_str());
+    char hi_text[24], lo_text[24];  // 4 significant digits: the range at a glance, exact values are on hover
+    std::snprintf(hi_text, sizeof hi_text, "%.4g", hi);
+    std::snprintf(lo_text, sizeof lo_text, "%.4g", lo);
+    draw->AddText(ImVec2(at.x + bar_w + 4, at.y - line * 0.3f), kLabelColor, hi_text);
+    draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height - line * 0.7f), kLabelColor, lo_text);
     if (scale == ColorScale::diverging && lo < 0 && hi > 0)
         draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height * static_cast<float>(hi / (hi - lo)) - line / 2), kLabelColor, "0");
 }
@@ -163,9 +166,9 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
     float label_w = 0;
     for (int i = 0; i < std::min(rows, 512); ++i)
         label_w = std::max(label_w, ImGui::CalcTextSize(label_or_index(spec.row_labels, i).c_str()).x);
-    label_w = std::min(label_w + 8, 110.0f);
+    label_w = spec.axis_labels ? std::min(label_w + 8, 110.0f) : 0.0f;
     const float legend_w = spec.legend ? 70.0f : 0.0f;
-    const float top = 2 * line + 4;
+    const float top = spec.axis_labels ? 2 * line + 4 : 0.0f;
     const float fit = std::max(0.05f, std::min({spec.max_cell, (size.x - label_w - legend_w) / cols, (size.y - top) / rows}));
 
     ZoomState& zs = zooms()[id];
@@ -195,14 +198,14 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
                     draw->AddLine(ImVec2(a.x + cell / 2, a.y + cell), ImVec2(a.x + cell, a.y + cell / 2), kHatchColor);
                 }
     }
-    if (cell >= line * 0.9f) {  // row labels, right-aligned against the grid
+    if (spec.axis_labels && cell >= line * 0.9f) {  // row labels, right-aligned against the grid
         for (int i = i_begin; i < i_end; ++i) {
             const std::string text = fit_text(label_or_index(spec.row_labels, i), label_w - 6);
             const float w = ImGui::CalcTextSize(text.c_str()).x;
             draw->AddText(ImVec2(grid.x - w - 6, cell_min(i, 0).y + (cell - line) / 2), kLabelColor, text.c_str());
         }
     }
-    if (cell >= line * 0.9f) {  // column labels on two staggered lines so neighbours do not collide
+    if (spec.axis_labels && cell >= line * 0.9f) {  // column labels on two staggered lines so neighbours do not collide
         for (int j = j_begin; j < j_end; ++j) {
             const std::string text = fit_text(label_or_index(spec.col_labels, j), cell * 2 - 4);
             const float w = ImGui::CalcTextSize(text.c_str()).x;

@@ -33,6 +33,7 @@ struct HeatmapSpec {
     ImVec2 size = ImVec2(0, 0);                              // 0 = the available region
     float max_cell = 40.0f;                                  // largest cell edge in pixels when fitting
     bool legend = true;                                      // draw the colour legend with its range
+    bool axis_labels = true;                                 // false: no room kept for axis labels (small multiples); tooltips still name tokens
     std::uint64_t version = 0;                               // bump when the data changes (texture cache key)
     const Cell* pinned = nullptr;                            // cell to outline, if any
 };

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "app.hpp"
+#include "fonts.hpp"
 #include "heatmap.hpp"
 #include "page.hpp"
 #include "imgui.h"
@@ -31,6 +32,14 @@ void frame(void* arg) {
     while (SDL_PollEvent(&event)) ImGui_ImplSDL2_ProcessEvent(&event);
 
     attnviz::app::recompute(p.state);
+    attnviz::app::page_text_focus(ImGui::GetIO().WantTextInput);
+    attnviz::app::require_glyphs(p.state.text);
+    attnviz::app::require_glyphs(p.state.source_text);
+    if (p.state.trace) {
+        for (const auto& t : p.state.trace->tokens) attnviz::app::require_glyphs(t);
+        for (const auto& t : p.state.trace->source_tokens) attnviz::app::require_glyphs(t);
+    }
+    attnviz::app::fonts_update(p.state.presentation ? 24.0f : 16.0f, true);
 
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplSDL2_NewFrame();
@@ -92,7 +101,7 @@ int main() {
     ImGuiIO& io = ImGui::GetIO();
     io.IniFilename = nullptr;  // layout comes from the URL state, not from a file
     ImGui::StyleColorsDark();
-    attnviz::app::load_fonts(16.0f);
+    attnviz::app::fonts_update(16.0f, false);
     ImGui_ImplSDL2_InitForOpenGL(p.window, p.gl);
     ImGui_ImplOpenGL3_Init("#version 300 es");
 

@@ -7,7 +7,10 @@
 #include <chrono>
 
 #include "app_state.hpp"
+#include "attnviz/json.hpp"
+#include "fonts.hpp"
 #include "heatmap.hpp"
+#include "imgui.h"
 
 namespace attnviz::app {
 
@@ -37,7 +40,7 @@ EM_JS(void, js_download, (const char* name, const char* mime, const char* data, 
 EM_JS(void, js_set_hash, (const char* json), {
     const hash = '#state=' + encodeURIComponent(UTF8ToString(json));
     if (hash.length > 262144) return;  // too long for a link; the page keeps the old hash
-    if (location.hash !== hash) history.replaceState(null, '', hash);
+    if (location.hash !== hash) history.replaceState(null, "", hash);
 });
 
 EM_JS(int, js_copy_link, (), {
@@ -67,6 +70,10 @@ EM_JS(void, js_capture_png, (), {
 
 EM_JS(void, js_open_import, (), {
     if (window.attnviz && window.attnviz._openImport) window.attnviz._openImport();
+});
+
+EM_JS(void, js_text_focus, (int want), {
+    if (window.attnviz && window.attnviz._textFocus) window.attnviz._textFocus(!!want);
 });
 
 const char* to_c(std::string s) {
@@ -130,6 +137,13 @@ void page_after_render() {
 
 void page_open_import() { js_open_import(); }
 
+void page_text_focus(bool want_text) {
+    static int last = -1;  // only tell the page when it changes
+    if (last == static_cast<int>(want_text)) return;
+    last = want_text;
+    js_text_focus(want_text);
+}
+
 void page_notify(std::string message) {
     g_notice = std::move(message);
     g_notice_until = emscripten_get_now() + 4000;
@@ -142,11 +156,13 @@ const std::string& page_notice() {
 
 std::string import_json(AppState& state, const std::string& text) {
     if (text.size() > limits::max_json_bytes) return "import: the file is larger than 64 MiB";
-    nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return "import: expected a JSON object (an attnviz trace or config)";
+    auto parsed = parse_json_strict(text);
+    if (!parsed) return "import: " + parsed.error();
+    const nlohmann::json& doc = parsed.value();
+    if (!doc.is_object()) return "import: expected a JSON object (an attnviz trace or config)";
     // A trace carries its resolved config; a saved view carries config + ui; anything else is a config.
     std::string config_text = text;
-    if (doc.contains("heads") && doc.contains("config") && doc["config"].is_object()) config_text = doc["config"].dump();
+    if (doc.contains("heads") && doc.contains("config") && doc.at("config").is_object()) config_text = doc.at("config").dump();
     else if (doc.contains("ui") && doc.contains("config")) return apply_ui_state(state, text);
     auto config = parse_config(config_text);
     if (!config) return "import: " + config.error();
@@ -161,14 +177,17 @@ using attnviz::app::g_state;
 
 extern "C" {
 // Called by web/loader.js; every string argument is UTF-8 and every result is copied at once.
-EMSCRIPTEN_KEEPALIVE const char* attnviz_state_json() { return attnviz::app::to_c(attnviz::app::state_json(*g_state)); }
+// Before main() has attached the state (the page calls only after it), they answer "not started".
+EMSCRIPTEN_KEEPALIVE const char* attnviz_state_json() {
+    return attnviz::app::to_c(g_state ? attnviz::app::state_json(*g_state) : std::string("null"));
+}
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_set_state(const char* json) {
-    return attnviz::app::to_c(attnviz::app::apply_ui_state(*g_state, json));
+    return attnviz::app::to_c(g_state ? attnviz::app::apply_ui_state(*g_state, json) : std::string("app: not started yet"));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_trace_json() {
-    return attnviz::app::to_c(g_state->trace ? attnviz::trace_to_json(*g_state->trace) : std::string("null"));
+    return attnviz::app::to_c(g_state && g_state->trace ? attnviz::trace_to_json(*g_state->trace) : std::string("null"));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_compute(const char* config_json) {
@@ -178,6 +197,7 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_compute(const char* config_json) {
 }
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_import_json(const char* text) {
+    if (!g_state) return "app: not started yet";
     std::string error = attnviz::app::import_json(*g_state, text);
     attnviz::app::page_notify(error.empty() ? std::string("Imported") : error);
     return attnviz::app::to_c(std::move(error));
@@ -187,6 +207,14 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_notify(const char* message) {
     attnviz::app::page_notify(message);
     return "";
 }
+
+// Text typed, composed (IME) or pasted into the page's hidden text field.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_text_input(const char* utf8) {
+    ImGui::GetIO().AddInputCharactersUTF8(utf8);
+    return "";
+}
+
+EMSCRIPTEN_KEEPALIVE const char* attnviz_fonts_json() { return attnviz::app::to_c(attnviz::app::fonts_status_json()); }
 
 EMSCRIPTEN_KEEPALIVE void attnviz_context_lost() { attnviz::app::heatmap_lost_context(); }
 }

@@ -21,6 +21,7 @@ void page_export_csv(const std::string& name, const Matrix& m, const std::vector
 void page_export_png();                           // the canvas as PNG, downloaded after this frame renders
 void page_after_render();                         // runs what must follow the frame's drawing (PNG capture)
 void page_open_import();                          // opens the browser's file picker (JSON trace or config)
+void page_text_focus(bool want_text);             // focus the page's hidden text field while ImGui edits text (IME, paste)
 void page_notify(std::string message);            // a short notice in the toolbar
 const std::string& page_notice();                 // the current notice, empty when it has expired
 

@@ -23,15 +23,18 @@ void field_message(const AppState& state, const char* field) {
 }
 
 // A combo over an enum whose JSON spellings come from the core's to_string().
+// Records the combo as `label` and, while it is open, each option as "label=option".
 template <class E>
-bool enum_combo(const char* label, E& value, std::initializer_list<E> options) {
+bool enum_combo(AppState& state, const char* label, E& value, std::initializer_list<E> options) {
     bool changed = false;
-    if (ImGui::BeginCombo(label, to_string(value))) {
+    const bool open = ImGui::BeginCombo(label, to_string(value));
+    if (open) {
         for (E option : options) {
             if (ImGui::Selectable(to_string(option), option == value)) {
                 changed = option != value;
                 value = option;
             }
+            record_item(state, (std::string(label) + "=" + to_string(option)).c_str());
         }
         ImGui::EndCombo();
     }
@@ -95,17 +98,17 @@ void panel_controls(AppState& state) {
     record_item(state, "seed");
     help("Every generated embedding and weight matrix comes from this seed.");
     field_message(state, "seed");
-    changed |= enum_combo("tokenizer", c.tokenizer, {Tokenizer::words, Tokenizer::chars});
+    changed |= enum_combo(state, "tokenizer", c.tokenizer, {Tokenizer::words, Tokenizer::chars});
     record_item(state, "tokenizer");
 
     ImGui::Separator();
     ImGui::TextDisabled("Positions and masks");
-    changed |= enum_combo("positional", c.positional,
+    changed |= enum_combo(state, "positional", c.positional,
                           {Positional::none, Positional::sinusoidal, Positional::learned, Positional::rope, Positional::alibi});
     record_item(state, "positional");
     help("none | sinusoidal (added to X) | learned (a seeded table, added) | rope (rotates Q and K) | alibi (distance penalty on the scores).");
     field_message(state, "positional");
-    changed |= enum_combo("mask", c.mask, {MaskKind::none, MaskKind::causal, MaskKind::padding});
+    changed |= enum_combo(state, "mask", c.mask, {MaskKind::none, MaskKind::causal, MaskKind::padding});
     record_item(state, "mask");
     help("causal: query i sees keys j ≤ i. padding: keys equal to the pad token are hidden.");
     field_message(state, "mask");
@@ -116,7 +119,7 @@ void panel_controls(AppState& state) {
 
     ImGui::Separator();
     ImGui::TextDisabled("Sparse and efficient attention");
-    changed |= enum_combo("pattern", c.pattern.kind,
+    changed |= enum_combo(state, "pattern", c.pattern.kind,
                           {PatternKind::full, PatternKind::local, PatternKind::sliding_global, PatternKind::bigbird, PatternKind::strided});
     record_item(state, "pattern");
     help("full | local (|i−j| ≤ window) | sliding_global (Longformer: local + global tokens) | "
@@ -163,7 +166,7 @@ void panel_controls(AppState& state) {
     ImGui::TextDisabled("Scores");
     const char* scale_names[] = {"1/√d_k", "1/√d_model", "a number"};
     int scale_kind = static_cast<int>(c.scale.kind);
-    if (ImGui::Combo("scale", &scale_kind, scale_names, 3)) {
+    if (ImGui::Combo("scale", &scale_kind, scale_names, 3)) {  // labels read as maths, so not enum_combo
         c.scale.kind = static_cast<ScaleKind>(scale_kind);
         if (c.scale.kind == ScaleKind::number && !(c.scale.value > 0)) c.scale.value = 1.0;
         changed = true;
@@ -181,12 +184,12 @@ void panel_controls(AppState& state) {
 
     ImGui::Separator();
     ImGui::TextDisabled("Implementation");
-    changed |= enum_combo("variant", c.variant, {Variant::standard, Variant::seed_module});
+    changed |= enum_combo(state, "variant", c.variant, {Variant::standard, Variant::seed_module});
     record_item(state, "variant");
     help("standard: the paper's multi-head attention. seed_module: the source article's PyTorch SelfAttention as printed — "
          "it never applies its Q/K/V layers and divides by √d_model.");
     field_message(state, "variant");
-    changed |= enum_combo("kernels", c.kernels, {Kernels::simd, Kernels::scalar});
+    changed |= enum_combo(state, "kernels", c.kernels, {Kernels::simd, Kernels::scalar});
     record_item(state, "kernels");
     field_message(state, "kernels");
     ImGui::PopItemWidth();

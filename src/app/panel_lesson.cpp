@@ -1,25 +1,130 @@
-// panel_lesson — first version: the selected head's weights; the full view is being written.
+// panel_lesson — the open lesson: its title, the current step's text, and the navigation.
+//
+// Entering a step applies it once (its config, view, matrix, head, pinned cell and, for compare
+// steps, the right-hand config); the user may then edit anything without the step fighting back.
+// "Show the example again" re-applies it.
+#include <algorithm>
+#include <string>
+
 #include "app.hpp"
 #include "heatmap.hpp"
 #include "imgui.h"
+#include "lessons.hpp"
 
 namespace attnviz::app {
 
+namespace {
+
+void apply_step(AppState& state, const LessonStep& step) {
+    apply_config(state, step.config);
+    state.view = step.view;
+    state.view_forced = true;
+    state.matrix = step.matrix;
+    state.selected_head = step.head;
+    state.pinned = step.pinned;
+    state.heads_shown.assign(step.config.heads, true);
+    if (step.compare) {
+        state.compare.config = *step.compare;
+        state.compare.dirty = true;
+    }
+    state.lesson.applied = state.lesson.lesson;
+    state.lesson.applied_step = state.lesson.step;
+}
+
+// Moves by one step, crossing into the neighbouring lesson at either end.
+void go(AppState& state, int delta) {
+    const auto& all = lessons();
+    LessonState& ls = state.lesson;
+    ls.step += delta;
+    if (ls.step < 0 && ls.lesson > 0) {
+        --ls.lesson;
+        ls.step = static_cast<int>(all[ls.lesson].steps.size()) - 1;
+    } else if (ls.step >= static_cast<int>(all[ls.lesson].steps.size()) && ls.lesson + 1 < static_cast<int>(all.size())) {
+        ++ls.lesson;
+        ls.step = 0;
+    }
+    ls.step = std::clamp(ls.step, 0, static_cast<int>(all[ls.lesson].steps.size()) - 1);
+}
+
+// What the trace says about the factors the lesson talks about, so the text's claims can be checked.
+void trace_facts(const AppState& state) {
+    const Trace& t = *state.trace;
+    const HeadTrace& head = t.heads[std::min<std::size_t>(state.selected_head, t.heads.size() - 1)];
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("In this trace: d_k = %d, scale = %s, temperature = %s", t.head_dim, format_value(head.scale).c_str(),
+                       format_value(t.temperature).c_str());
+    if (t.skips_qkv_projection) ImGui::TextWrapped("skips_qkv_projection: Q = K = V = slices of X_in");
+    if (t.scales_by_sqrt_dmodel) ImGui::TextWrapped("scales_by_sqrt_dmodel: scale = 1/√d_model");
+    ImGui::PopStyleColor();
+}
+
+}  // namespace
+
 void panel_lesson(AppState& state) {
-    if (!state.trace) return;
-    const Trace& trace = *state.trace;
-    const HeadTrace& head = trace.heads[state.selected_head];
-    HeatmapSpec spec;
-    spec.id = "panel_lesson";
-    spec.row_labels = &trace.tokens;
-    spec.col_labels = trace.cross ? &trace.source_tokens : &trace.tokens;
-    spec.scale = ColorScale::sequential;
-    spec.lo = 0.0;
-    spec.hi = 1.0;
-    spec.version = state.trace_version;
-    spec.pinned = state.pinned ? &*state.pinned : nullptr;
-    const HeatmapEvents events = heatmap(spec, head.weights, &head.mask);
-    if (events.clicked) state.pinned = events.clicked;
+    const auto& all = lessons();
+    LessonState& ls = state.lesson;
+    ls.lesson = std::clamp(ls.lesson, 0, static_cast<int>(all.size()) - 1);
+    ls.step = std::clamp(ls.step, 0, static_cast<int>(all[ls.lesson].steps.size()) - 1);
+    if (ls.applied != ls.lesson || ls.applied_step != ls.step) apply_step(state, all[ls.lesson].steps[ls.step]);
+    const Lesson& lesson = all[ls.lesson];
+    const LessonStep& step = lesson.steps[ls.step];
+    const int n = static_cast<int>(lesson.steps.size());
+    require_glyphs(lesson.title_zh);
+    require_glyphs(step.zh);
+
+    // The lesson list.
+    ImGui::SetNextItemWidth(-1);
+    const std::string current = std::to_string(ls.lesson + 1) + ". " + lesson.title;
+    if (ImGui::BeginCombo("##lesson_pick", current.c_str())) {
+        for (int i = 0; i < static_cast<int>(all.size()); ++i) {
+            const std::string label = std::to_string(i + 1) + ". " + all[i].title;
+            if (ImGui::Selectable(label.c_str(), i == ls.lesson)) {
+                ls.lesson = i;
+                ls.step = 0;
+            }
+        }
+        ImGui::EndCombo();
+    }
+    record_item(state, "lesson_combo");
+
+    // Step k of n, with Previous / Next.
+    const bool first = ls.lesson == 0 && ls.step == 0;
+    const bool last = ls.lesson + 1 == static_cast<int>(all.size()) && ls.step + 1 == n;
+    ImGui::BeginDisabled(first);
+    if (ImGui::Button("← Previous")) go(state, -1);
+    ImGui::EndDisabled();
+    record_item(state, "lesson_prev");
+    ImGui::SameLine();
+    ImGui::Text("step %d of %d", ls.step + 1, n);
+    ImGui::SameLine();
+    ImGui::BeginDisabled(last);
+    if (ImGui::Button(ls.step + 1 == n ? "Next lesson →" : "Next →")) go(state, +1);
+    ImGui::EndDisabled();
+    record_item(state, "lesson_next");
+    ImGui::Separator();
+
+    // The text: title, Chinese title, the step's explanation, its key sentence in Chinese.
+    ImGui::BeginChild("##lesson_text");
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.85f, 0.45f, 1.0f));
+    ImGui::TextWrapped("%s", lesson.title.c_str());
+    ImGui::PopStyleColor();
+    ImGui::TextDisabled("%s", lesson.title_zh.c_str());
+    ImGui::Spacing();
+    ImGui::TextWrapped("%s", step.text.c_str());
+    if (!step.zh.empty()) {
+        ImGui::Spacing();
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.6f, 0.85f, 1.0f, 1.0f));
+        ImGui::TextWrapped("%s", step.zh.c_str());
+        ImGui::PopStyleColor();
+    }
+    ImGui::Spacing();
+    trace_facts(state);
+    if (ImGui::SmallButton("Show the example again")) apply_step(state, step);
+    record_item(state, "lesson_reapply");
+    ImGui::EndChild();
+
+    state.readout["lesson"] = std::to_string(ls.lesson + 1) + ". " + lesson.title;
+    state.readout["lesson_step"] = std::to_string(ls.step + 1) + "/" + std::to_string(n);
 }
 
 }  // namespace attnviz::app

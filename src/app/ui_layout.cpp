@@ -7,6 +7,7 @@
 #include "app.hpp"
 #include "app_state.hpp"
 #include "imgui.h"
+#include "imgui_internal.h"  // ClearActiveID
 #include "page.hpp"
 
 namespace attnviz::app {
@@ -16,9 +17,13 @@ namespace {
 constexpr ImGuiWindowFlags kFixed = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
                                     ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
 
-void place(float x, float y, float w, float h) {
+// Places the next window and records its rectangle as "window:<name>" (tests check overlap).
+void place(AppState& state, const char* name, float x, float y, float w, float h) {
+    w = std::max(w, 50.0f);
+    h = std::max(h, 20.0f);
     ImGui::SetNextWindowPos(ImVec2(x, y), ImGuiCond_Always);
-    ImGui::SetNextWindowSize(ImVec2(std::max(w, 50.0f), std::max(h, 50.0f)), ImGuiCond_Always);
+    ImGui::SetNextWindowSize(ImVec2(w, h), ImGuiCond_Always);
+    state.layout[std::string("window:") + name] = {x, y, w, h};
 }
 
 void toolbar(AppState& state) {
@@ -62,8 +67,14 @@ void record_item(AppState& state, const char* name) {
 
 void draw_ui(AppState& state) {
     ImGuiIO& io = ImGui::GetIO();
+    for (auto it = state.layout.begin(); it != state.layout.end();)  // windows hidden this frame must not linger
+        it = it->first.rfind("window:", 0) == 0 ? state.layout.erase(it) : std::next(it);
+    if (state.reset_widgets) {  // an active text field would otherwise write its old text back
+        ImGui::ClearActiveID();
+        state.reset_widgets = false;
+    }
     state.hovered_token = -1;  // set again by whichever widget is under the mouse this frame
-    io.FontGlobalScale = state.presentation ? 1.5f : 1.0f;
+    state.readout.clear();     // refilled by the views drawn this frame
     const float W = io.DisplaySize.x, H = io.DisplaySize.y;
     const float gap = 6;
     const float bar_h = ImGui::GetFrameHeight() + 2 * ImGui::GetStyle().WindowPadding.y;
@@ -73,26 +84,26 @@ void draw_ui(AppState& state) {
     const float body_y = bar_h + gap, body_h = H - body_y - gap;
     const float centre_x = left_w + 2 * gap, centre_w = W - left_w - right_w - 4 * gap;
 
-    place(gap, 0, W - 2 * gap, bar_h);
+    place(state, "toolbar", gap, 0, W - 2 * gap, bar_h);
     ImGui::Begin("##toolbar", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
     toolbar(state);
     ImGui::End();
 
     // Left: the sentence, then (outside presentation mode) every option of the engine.
     const float input_h = state.presentation ? body_h : std::min(body_h * 0.38f, 260.0f);
-    place(gap, body_y, left_w, input_h);
+    place(state, "input", gap, body_y, left_w, input_h);
     ImGui::Begin("Input", nullptr, kFixed);
     panel_input(state);
     ImGui::End();
     if (!state.presentation) {
-        place(gap, body_y + input_h + gap, left_w, body_h - input_h - gap);
+        place(state, "controls", gap, body_y + input_h + gap, left_w, body_h - input_h - gap);
         ImGui::Begin("Controls", nullptr, kFixed);
         panel_controls(state);
         ImGui::End();
     }
 
     // Centre: the views.
-    place(centre_x, body_y, centre_w, body_h);
+    place(state, "views", centre_x, body_y, centre_w, body_h);
     ImGui::Begin("Views", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar);
     if (ImGui::BeginTabBar("views")) {
         struct Tab { View view; const char* label; void (*draw)(AppState&); };
@@ -121,13 +132,13 @@ void draw_ui(AppState& state) {
     // Right: the lesson (when one is open) above the worked-out cell.
     const float lesson_h = lesson_open ? body_h * (state.presentation ? 0.6f : 0.45f) : 0.0f;
     if (lesson_open) {
-        place(W - right_w - gap, body_y, right_w, lesson_h);
+        place(state, "lesson", W - right_w - gap, body_y, right_w, lesson_h);
         ImGui::Begin("Lesson", nullptr, kFixed);
         panel_lesson(state);
         ImGui::End();
     }
     const float cell_y = body_y + (lesson_open ? lesson_h + gap : 0.0f);
-    place(W - right_w - gap, cell_y, right_w, body_y + body_h - cell_y);
+    place(state, "cell", W - right_w - gap, cell_y, right_w, body_y + body_h - cell_y);
     ImGui::Begin("One cell, worked out", nullptr, kFixed);
     panel_cell(state);
     ImGui::End();

@@ -1,25 +1,159 @@
-// view_heads — first version: the selected head's weights; the full view is being written.
+// view_heads — every head's weights as small multiples, plus their mean.
+//
+// One tile per head (the shared heatmap widget, no legend of its own) and a last tile with the
+// mean over heads; the grid's column count is chosen so the tiles are as large as the region
+// allows. All tiles share one colour range [0, 1], drawn once as a legend on the right. A click
+// on a head's tile selects that head for the single-head views.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
 #include "app.hpp"
+#include "colormap.hpp"
 #include "heatmap.hpp"
 #include "imgui.h"
 
 namespace attnviz::app {
 
+namespace {
+
+constexpr ImU32 kSelectedBorder = IM_COL32(255, 196, 64, 255);
+constexpr ImU32 kTileBorder = IM_COL32(90, 90, 96, 255);
+
+// The mean of the heads' weights is presentational averaging of the trace's numbers; it is kept
+// for one trace so it is summed once per trace, not once per frame.
+struct MeanCache {
+    std::uint64_t version = ~std::uint64_t{0};  // state.trace_version it was made from
+    Matrix weights;                              // (T, N) mean over heads of heads[h].weights
+    BoolMatrix allowed;                          // (T, N) true where any head may attend
+};
+
+const MeanCache& mean_of_heads(const Trace& trace, std::uint64_t version) {
+    static MeanCache cache;
+    if (cache.version == version) return cache;
+    cache.version = version;
+    cache.weights = xt::zeros<float>(trace.heads[0].weights.shape());
+    cache.allowed = xt::zeros<bool>(trace.heads[0].mask.shape());
+    for (const HeadTrace& head : trace.heads) {
+        cache.weights += head.weights;
+        cache.allowed = cache.allowed || head.mask;
+    }
+    cache.weights /= static_cast<float>(trace.heads.size());
+    return cache;
+}
+
+// The tile grid: as many columns as make the cells largest. A tile holds a title line, the axis
+// labels (row labels `label_w` wide on the left, two lines of column labels on top) and the cells.
+struct Grid {
+    int cols = 1, rows = 1;
+    ImVec2 tile;          // one tile's size, padding included
+    float cell = 0;       // cell edge with axis labels
+};
+
+Grid best_grid(int tiles, int T, int N, ImVec2 region, float title_h, float label_w, float top, float pad) {
+    Grid best;
+    for (int c = 1; c <= tiles; ++c) {
+        const int r = (tiles + c - 1) / c;
+        const ImVec2 tile(region.x / c, region.y / r);
+        const float cell = std::min((tile.x - 2 * pad - label_w) / std::max(N, 1), (tile.y - 2 * pad - title_h - top) / std::max(T, 1));
+        if (c == 1 || cell > best.cell) best = {c, r, tile, cell};
+    }
+    return best;
+}
+
+void draw_shared_legend(ImVec2 at, float height) {
+    ImDrawList* draw = ImGui::GetWindowDrawList();
+    constexpr int steps = 48;
+    constexpr float bar_w = 12;
+    for (int s = 0; s < steps; ++s) {
+        const float t = 1.0f - (s + 0.5f) / steps;
+        draw->AddRectFilled(ImVec2(at.x, at.y + s * height / steps), ImVec2(at.x + bar_w, at.y + (s + 1) * height / steps + 1),
+                            to_abgr(viridis(t)));
+    }
+    const float line = ImGui::GetTextLineHeight();
+    const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
+    draw->AddText(ImVec2(at.x + bar_w + 4, at.y - line * 0.3f), text, "1");
+    draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height - line * 0.7f), text, "0");
+    draw->AddText(ImVec2(at.x, at.y + height + 4), ImGui::GetColorU32(ImGuiCol_TextDisabled), "weight");
+}
+
+}  // namespace
+
 void view_heads(AppState& state) {
-    if (!state.trace) return;
     const Trace& trace = *state.trace;
-    const HeadTrace& head = trace.heads[state.selected_head];
-    HeatmapSpec spec;
-    spec.id = "view_heads";
-    spec.row_labels = &trace.tokens;
-    spec.col_labels = trace.cross ? &trace.source_tokens : &trace.tokens;
-    spec.scale = ColorScale::sequential;
-    spec.lo = 0.0;
-    spec.hi = 1.0;
-    spec.version = state.trace_version;
-    spec.pinned = state.pinned ? &*state.pinned : nullptr;
-    const HeatmapEvents events = heatmap(spec, head.weights, &head.mask);
-    if (events.clicked) state.pinned = events.clicked;
+    const int H = static_cast<int>(trace.heads.size());
+    const std::vector<std::string>& keys = trace.cross ? trace.source_tokens : trace.tokens;
+    const bool keys_are_tokens = trace.N == static_cast<int>(keys.size());  // false with Linformer: keys are projections
+
+    ImGui::TextWrapped("%d heads, each with its own Q, K, V of d_k = %d dimensions, each giving its own weights. "
+                       "Click a head to select it (selected: head %d).",
+                       H, trace.head_dim, state.selected_head);
+    if (!keys_are_tokens) ImGui::TextDisabled("Linformer: the %d columns are projected keys, not tokens.", trace.N);
+
+    const float line = ImGui::GetTextLineHeight();
+    const float title_h = line + 4;
+    const ImVec2 origin = ImGui::GetCursorScreenPos();
+    const ImVec2 avail = ImGui::GetContentRegionAvail();
+    const float legend_w = ImGui::CalcTextSize("weight").x + 16;  // the shared legend's column, right of the grid
+    const ImVec2 region(std::max(avail.x - legend_w, 60.0f), std::max(avail.y - 4, 60.0f));
+    const int tiles = H + 1;  // every head, then the mean
+    constexpr float pad = 6;
+
+    // Axis labels only when a tile's cells are tall enough to read them.
+    float label_w = 0;
+    for (int i = 0; i < std::min(trace.T, 512); ++i) label_w = std::max(label_w, ImGui::CalcTextSize(trace.tokens[i].c_str()).x);
+    label_w = std::min(label_w + 8, 110.0f);
+    const Grid grid = best_grid(tiles, trace.T, trace.N, region, title_h, label_w, 2 * line + 4, pad);
+    const bool labels = grid.cell >= line * 0.9f;
+    const int cols = grid.cols;
+    const ImVec2 tile = grid.tile;
+
+    const MeanCache& mean = mean_of_heads(trace, state.trace_version);
+    ImDrawList* draw = ImGui::GetWindowDrawList();
+    for (int t = 0; t < tiles; ++t) {
+        const bool is_mean = t == H;
+        const ImVec2 at(origin.x + (t % cols) * tile.x, origin.y + (t / cols) * tile.y);
+        const ImVec2 inner(at.x + pad, at.y + pad);
+        const ImVec2 inner_size(tile.x - 2 * pad, tile.y - 2 * pad - title_h);
+        ImGui::SetCursorScreenPos(inner);
+        ImGui::PushClipRect(at, ImVec2(at.x + tile.x, at.y + tile.y), true);  // a long title stops at its tile
+        if (is_mean) {
+            ImGui::Text("mean of the %d heads' weights", H);
+        } else if (trace.heads[t].alibi_slope != 0) {
+            ImGui::Text("head %d  (ALiBi m = %s)", t, format_value(trace.heads[t].alibi_slope).c_str());
+        } else {
+            ImGui::Text("head %d", t);
+        }
+        ImGui::PopClipRect();
+        ImGui::SetCursorScreenPos(ImVec2(inner.x, inner.y + title_h));
+
+        HeatmapSpec spec;
+        const std::string id = is_mean ? "heads_mean" : "heads_tile_" + std::to_string(t);
+        spec.id = id.c_str();
+        spec.row_labels = &trace.tokens;
+        spec.col_labels = keys_are_tokens ? &keys : nullptr;
+        spec.col_axis = keys_are_tokens ? "key" : "projected key";
+        spec.scale = ColorScale::sequential;
+        spec.lo = 0.0;
+        spec.hi = 1.0;
+        spec.size = inner_size;
+        spec.legend = false;
+        spec.axis_labels = labels;
+        spec.version = state.trace_version;
+        const HeatmapEvents events = is_mean ? heatmap(spec, mean.weights, &mean.allowed)
+                                             : heatmap(spec, trace.heads[t].weights, &trace.heads[t].mask);
+        record_item(state, id.c_str());
+        if (!is_mean && events.clicked) state.selected_head = t;
+
+        const ImVec2 g0(events.grid.x, events.grid.y), g1(events.grid.x + events.grid.w, events.grid.y + events.grid.h);
+        const bool selected = !is_mean && t == state.selected_head;
+        draw->AddRect(ImVec2(g0.x - 3, g0.y - 3), ImVec2(g1.x + 3, g1.y + 3), selected ? kSelectedBorder : kTileBorder, 0, 0,
+                      selected ? 3.0f : 1.0f);
+    }
+    const float legend_h = std::min(region.y * 0.6f, 220.0f);
+    draw_shared_legend(ImVec2(origin.x + region.x + 14, origin.y + title_h + pad), legend_h);
+    ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + region.y));
+    ImGui::Dummy(ImVec2(1, 1));
 }
 
 }  // namespace attnviz::app

@@ -1,25 +1,80 @@
-// view_matrices — first version: the selected head's weights; the full view is being written.
+// view_matrices — any matrix of the trace, large: pick it by name (and head), read its shape
+// and range, zoom and pan in the heatmap, pin a query×key cell, export it as CSV.
+#include <string>
+
 #include "app.hpp"
 #include "heatmap.hpp"
 #include "imgui.h"
+#include "page.hpp"
+#include "view_matrices_catalog.hpp"
 
 namespace attnviz::app {
+
+namespace {
+
+// The matrix picker: every name of the trace, those that do not apply to this config disabled.
+void matrix_combo(AppState& state, const Trace& trace) {
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted("Matrix");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
+    if (ImGui::BeginCombo("##matrix", state.matrix.c_str(), ImGuiComboFlags_HeightLarge)) {
+        for (const char* name : matrix_names()) {
+            const MatrixEntry m = find_matrix(trace, state.selected_head, name);
+            ImGui::BeginDisabled(!m.applies());
+            const std::string label = m.applies() ? std::string(name) : std::string(name) + "  (not in this configuration)";
+            if (ImGui::Selectable(label.c_str(), state.matrix == name)) state.matrix = name;
+            record_item(state, (std::string("matrix_item_") + name).c_str());
+            ImGui::EndDisabled();
+        }
+        ImGui::EndCombo();
+    }
+    record_item(state, "matrix_combo");
+}
+
+}  // namespace
 
 void view_matrices(AppState& state) {
     if (!state.trace) return;
     const Trace& trace = *state.trace;
-    const HeadTrace& head = trace.heads[state.selected_head];
-    HeatmapSpec spec;
-    spec.id = "view_matrices";
-    spec.row_labels = &trace.tokens;
-    spec.col_labels = trace.cross ? &trace.source_tokens : &trace.tokens;
-    spec.scale = ColorScale::sequential;
-    spec.lo = 0.0;
-    spec.hi = 1.0;
-    spec.version = state.trace_version;
-    spec.pinned = state.pinned ? &*state.pinned : nullptr;
-    const HeatmapEvents events = heatmap(spec, head.weights, &head.mask);
-    if (events.clicked) state.pinned = events.clicked;
+    const MatrixEntry m = find_matrix(trace, state.selected_head, state.matrix);
+    forget_layout(state, "matrix_");
+    forget_layout(state, "matrices_");
+
+    matrix_combo(state, trace);
+    if (m.per_head) {
+        ImGui::SameLine(0, 18);
+        head_selector(state, "matrices");
+    }
+    if (m.applies()) {
+        ImGui::SameLine(0, 18);
+        if (ImGui::Button("Export CSV")) {
+            const std::string file = m.per_head ? std::string(m.name) + "-head" + std::to_string(state.selected_head) : m.name;
+            page_export_csv(file, exportable(m), m.row_labels, m.col_labels);
+        }
+        record_item(state, "matrix_export_csv");
+    }
+
+    if (m.name[0] == '\0') {
+        ImGui::TextWrapped("\"%s\" is not a matrix of the trace. Pick one above.", state.matrix.c_str());
+        return;
+    }
+    if (m.per_head) ImGui::Text("%s · head %d — %s", m.name, state.selected_head, m.meaning);
+    else ImGui::Text("%s — %s", m.name, m.meaning);
+    if (!m.applies()) {
+        ImGui::TextDisabled("Not part of this configuration (the trace holds it as null).");
+        return;
+    }
+    ImGui::TextDisabled("shape %s (%s × %s) · %s: %s", shape_text(m).c_str(), m.row_axis, m.col_axis, m.is_mask ? "mask" : "range",
+                        range_text(m).c_str());
+
+    // The width leaves the legend's numbers room (the widget reserves less than a long value needs).
+    // Only query×key matrices have a cell the worked-out panel can explain.
+    const bool query_key = std::string(m.row_axis) == "query";
+    const HeatmapEvents events = draw_matrix(m, "matrices_view", ImVec2(ImGui::GetContentRegionAvail().x - 3 * ImGui::GetTextLineHeight(), 0),
+                                             state.trace_version, query_key && state.pinned ? &*state.pinned : nullptr, true, 160.0f);
+    state.layout["matrix_grid"] = events.grid;
+    if (query_key && events.clicked) state.pinned = events.clicked;
 }
 
 }  // namespace attnviz::app

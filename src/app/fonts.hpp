@@ -1,0 +1,12 @@
+// fonts — the UI font atlas: DejaVu Sans always, CJK glyphs on demand (see fonts.cpp).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace attnviz::app {
+
+bool fonts_update(float size_px, bool device_objects_ready);  // rebuilds the atlas if the size or the needed glyphs changed; call between frames
+std::string fonts_status_json();                               // {cjk_loaded, cjk_glyphs, cjk_wanted, rebuilds, size} for the test hook
+
+}  // namespace attnviz::app

@@ -1,0 +1,245 @@
+// lessons — the content: eight short lessons, each step an example the engine computes live.
+//
+// Numbers in the text are the example's arithmetic (√64 = 8); every value on screen comes from
+// the trace of the step's config.
+#include "lessons.hpp"
+
+namespace attnviz::app {
+
+namespace {
+
+constexpr const char* kCat = "the cat sat on the mat";  // the(0) cat(1) sat(2) on(3) the(4) mat(5)
+constexpr const char* kLong = "efficient attention lets a model read long documents without paying for every pair of tokens";
+constexpr const char* kArticle = "注意力机制是一种加权机制";  // "the attention mechanism is a weighting mechanism"
+
+// The app's defaults with another text: d_model 16, 2 heads, seed 42, sinusoidal positions.
+Config example(const char* text) {
+    Config c;
+    c.text = text;
+    return c;
+}
+
+LessonStep step(std::string text, Config config, View view, std::string matrix = "weights", std::optional<Cell> pinned = std::nullopt,
+                std::string zh = "") {
+    LessonStep s;
+    s.text = std::move(text);
+    s.zh = std::move(zh);
+    s.config = std::move(config);
+    s.view = view;
+    s.matrix = std::move(matrix);
+    s.pinned = pinned;
+    return s;
+}
+
+LessonStep compare_step(std::string text, Config left, Config right, std::string zh = "") {
+    LessonStep s = step(std::move(text), std::move(left), View::compare, "weights", std::nullopt, std::move(zh));
+    s.compare = std::move(right);
+    return s;
+}
+
+Lesson dot_products() {
+    Config plain = example(kCat);
+    plain.positional = Positional::none;
+    plain.heads = 1;
+    return {"Dot products as similarity", "点积：衡量相似度",
+            {
+                step("Every token becomes a query vector q_i and a key vector k_j. The raw score of query i for key j is their dot product "
+                     "q_i·k_j = Σ_c q_i[c]·k_j[c]: large when the two vectors point the same way, negative when they point apart. "
+                     "Row i of the scores matrix compares query i with every key.",
+                     plain, View::matrices, "scores", Cell{2, 1}, "点积越大，两个向量越相似。"),
+                step("The pinned cell (\"sat\" × \"cat\") is worked out on the right: the element-wise products of q_i and k_j and their "
+                     "sum, then the scale, the softmax and the weight. Click any other cell to pin it.",
+                     plain, View::matrices, "scores", Cell{2, 1}),
+                step("No positional encoding here, so the two \"the\" tokens have the same vector: rows 0 and 4 of the scores are "
+                     "identical, and so are columns 0 and 4. Attention alone does not know word order.",
+                     plain, View::matrices, "scores", Cell{0, 4}),
+            }};
+}
+
+Lesson scaling() {
+    Config wide = example(kCat);
+    wide.d_model = 64;
+    wide.heads = 1;
+    Config unscaled = wide;
+    unscaled.scale.kind = ScaleKind::number;
+    unscaled.scale.value = 1.0;
+    return {"Why divide by √d_k", "为什么要除以 √d_k",
+            {
+                step("Here d_k = 64 and the scores are NOT scaled (scale = 1). A dot product of 64 products of unit-variance numbers "
+                     "has a spread of about √64 = 8, so the softmax saturates: almost all the weight lands on one key per row.",
+                     unscaled, View::matrices, "weights", Cell{2, 1}),
+                step("The same text and weights, scaled by 1/√d_k = 1/8: the scaled scores spread about 1, and the weights spread over "
+                     "several keys. Gradients through a saturated softmax vanish; this is why the paper scales.",
+                     wide, View::matrices, "weights", Cell{2, 1}, "缩放让 softmax 不至于饱和。"),
+                compare_step("Side by side: left scaled by 1/√d_k, right unscaled. The difference heatmap shows where the unscaled "
+                             "weights took mass from the other keys.",
+                             wide, unscaled),
+            }};
+}
+
+Lesson softmax_temperature() {
+    Config base = example(kCat);
+    Config sharp = base;
+    sharp.temperature = 0.25;
+    Config flat = base;
+    flat.temperature = 4.0;
+    return {"Softmax and temperature", "softmax 与温度",
+            {
+                step("The scaled scores can be any real numbers. Softmax turns each row into weights: exp(s_ij − max) / Σ_j exp(s_ij − max). "
+                     "Subtracting the row's max changes nothing but keeps exp from overflowing.",
+                     base, View::matrices, "scaled", Cell{1, 2}),
+                step("The weights: every one positive, each row summing to 1 — a probability distribution over the keys.", base,
+                     View::matrices, "weights", Cell{1, 2}, "softmax 把分数变成和为 1 的权重。"),
+                step("Temperature 0.25 divides the scaled scores by 0.25, stretching their differences: the weights get sharper, "
+                     "towards one-hot.",
+                     sharp, View::matrices, "weights", Cell{1, 2}),
+                step("Temperature 4 shrinks the differences: the weights get flatter, towards uniform (1/6 for six keys).", flat,
+                     View::matrices, "weights", Cell{1, 2}),
+            }};
+}
+
+Lesson masks() {
+    Config causal = example(kCat);
+    causal.mask = MaskKind::causal;
+    Config padded = example("the cat sat [PAD] [PAD]");
+    padded.mask = MaskKind::padding;
+    Config padded_none = padded;
+    padded_none.mask = MaskKind::none;
+    return {"Masks: causal and padding", "掩码：因果掩码与填充掩码",
+            {
+                step("A causal mask lets query i see only keys j ≤ i: the upper triangle is masked (grey, hatched) and its weight is "
+                     "exactly 0. Each row still sums to 1 over the keys it may see. A decoder generates text this way, left to right.",
+                     causal, View::matrices, "weights", Cell{1, 1}, "因果掩码：每个词只能看到它前面的词。"),
+                step("The pinned cell is masked: its scaled score is −∞ before the softmax, so exp(−∞) = 0. The mask matrix itself: "
+                     "allowed cells in colour, masked ones grey.",
+                     causal, View::matrices, "mask", Cell{1, 3}),
+                step("Batches pad short sentences with [PAD] tokens. A padding mask hides those keys from every query: their columns "
+                     "are grey, and the real tokens share all the weight.",
+                     padded, View::matrices, "weights", Cell{0, 3}),
+                compare_step("Left without the padding mask, right with it: without it the real tokens waste weight on [PAD].",
+                             padded_none, padded),
+            }};
+}
+
+Lesson multi_head() {
+    Config four = example(kCat);
+    four.heads = 4;
+    return {"Multi-head attention", "多头注意力",
+            {
+                step("With H heads, d_model is split into H slices of d_k = d_model / H; each head has its own Q, K and V and its own "
+                     "weights. Here 4 heads of d_k = 4 look at the same sentence differently. Click a head to select it.",
+                     four, View::heads, "weights", std::nullopt, "每个头在自己的子空间里计算注意力。"),
+                step("The lines view draws every head at once, one colour per head, opacity = weight. Hover a token to isolate its lines; "
+                     "switch heads on and off with the coloured boxes.",
+                     four, View::lines),
+                step("Each head's output (T × d_k) goes side by side into concat (T × d_model); the output projection W_o then mixes "
+                     "the heads.",
+                     four, View::matrices, "concat"),
+            }};
+}
+
+Lesson positions() {
+    Config repeated = example("the cat saw the cat");
+    Config sinusoidal = repeated;
+    Config learned = repeated;
+    learned.positional = Positional::learned;
+    Config rope = repeated;
+    rope.positional = Positional::rope;
+    Config alibi = repeated;
+    alibi.positional = Positional::alibi;
+    alibi.heads = 4;
+    return {"Positional encodings", "位置编码",
+            {
+                step("Attention by itself ignores order. Sinusoidal encodings add PE[p, 2i] = sin(p / 10000^(2i/d)) and "
+                     "PE[p, 2i+1] = cos(p / 10000^(2i/d)) to token p's vector: a unique pattern of waves per position.",
+                     sinusoidal, View::matrices, "positional", std::nullopt, "位置编码告诉模型词的顺序。"),
+                step("With positions added, the two \"the\" (0, 3) and the two \"cat\" (1, 4) are no longer identical: compare their "
+                     "rows of the scores.",
+                     sinusoidal, View::matrices, "scores", Cell{0, 1}),
+                step("Learned positions: one trained vector per position (here seeded random values, std 0.2), added the same way. "
+                     "A learned table cannot go beyond the longest position it was trained on.",
+                     learned, View::matrices, "positional"),
+                step("RoPE adds nothing: it rotates each pair of coordinates of q and k by an angle proportional to the position, "
+                     "so q_i·k_j depends on the offset i − j. Compare Q before (Q_unrotated) and after rotation.",
+                     rope, View::matrices, "Q"),
+                step("ALiBi adds nothing to the vectors either: head h subtracts m_h·|i − j| from the scores, each head with its own "
+                     "slope m_h (in the tile titles). Steep heads look near the diagonal, gentle heads further away.",
+                     alibi, View::heads),
+            }};
+}
+
+Lesson efficient() {
+    Config full = example(kLong);
+    Config local = full;
+    local.pattern.kind = PatternKind::local;
+    local.pattern.window = 2;
+    Config longformer = local;
+    longformer.pattern.kind = PatternKind::sliding_global;
+    longformer.pattern.global = {0};
+    Config bigbird = longformer;
+    bigbird.pattern.kind = PatternKind::bigbird;
+    bigbird.pattern.random = 2;
+    Config strided = local;
+    strided.pattern.kind = PatternKind::strided;
+    strided.pattern.window = 1;
+    strided.pattern.stride = 4;
+    Config linformer = full;
+    linformer.linformer_k = 4;
+    return {"Efficient attention and its cost", "高效注意力及其代价",
+            {
+                step("Full attention scores all T² pairs: cost and memory grow with the square of the length. Local attention keeps "
+                     "a band |i − j| ≤ w (here w = 2): about T·(2w+1) pairs.",
+                     local, View::matrices, "mask", std::nullopt, "稀疏注意力只计算一部分词对。"),
+                step("Longformer adds global tokens (here token 0) that see, and are seen by, every token: a row and a column of "
+                     "full attention on top of the band.",
+                     longformer, View::matrices, "mask"),
+                step("BigBird adds a few random keys per query (here 2) to Longformer's band and global tokens.", bigbird,
+                     View::matrices, "mask"),
+                step("Sparse Transformer (strided): a short band plus every s-th key back (here s = 4).", strided, View::matrices,
+                     "mask"),
+                compare_step("Full (left) against local w = 2 (right): \"pairs allowed\" is the work a sparse kernel does. "
+                             "This engine scores every pair and then masks, so its FLOPs stay the same.",
+                             full, local),
+                compare_step("Linformer projects the keys and values along the sequence to k rows (here k = 4): the weights become "
+                             "T × k, the FLOPs of Q·Kᵀ and weights·V drop from T² to T·k terms, and no cell-by-cell difference exists.",
+                             full, linformer),
+            }};
+}
+
+Lesson article_module() {
+    Config paper = example(kArticle);
+    paper.d_model = 16;
+    paper.heads = 2;
+    Config module = paper;
+    module.variant = Variant::seed_module;
+    module.scale.kind = ScaleKind::inv_sqrt_dmodel;
+    Config module_dk = module;
+    module_dk.scale.kind = ScaleKind::inv_sqrt_dk;
+    return {"The article's module and its two departures", "原文模块与论文的两处不同",
+            {
+                step("The source article's sentence, one token per character. The article's PyTorch SelfAttention defines Linear "
+                     "layers for Q, K and V, but its forward never applies them: Q = K = V = the head slices of the input. "
+                     "So each token's query equals its key, and the diagonal of the scores is large.",
+                     module, View::matrices, "scores", Cell{0, 0}, "注意力机制是一种加权机制。"),
+                step("Second departure: it divides the scores by √d_model = 4 instead of √d_k = √8 ≈ 2.83. The lesson panel shows "
+                     "the factor the trace applied.",
+                     module, View::matrices, "scaled", Cell{1, 0}),
+                compare_step("The article's module (left) against the paper's attention (right, projections applied, 1/√d_k) on the "
+                             "same sentence: the weights and the outputs differ everywhere.",
+                             module, paper, "原文模块没有使用 Q、K、V 的线性变换。"),
+                compare_step("Only the scale changed (right: the module with 1/√d_k): the weights sharpen a little; the missing "
+                             "projections are the larger departure.",
+                             module, module_dk),
+            }};
+}
+
+}  // namespace
+
+const std::vector<Lesson>& lessons() {
+    static const std::vector<Lesson> all = {
+        dot_products(), scaling(), softmax_temperature(), masks(), multi_head(), positions(), efficient(), article_module(),
+    };
+    return all;
+}
+
+}  // namespace attnviz::app

@@ -1,0 +1,36 @@
+// lessons — the guided sequence a teacher steps through (content in lessons.cpp).
+//
+// A lesson is a title and a few short steps. Each step says what to look at and sets everything
+// needed to see it: the example config (text and options), the view, the matrix, the head, the
+// pinned cell and, for compare steps, the right-hand config. panel_lesson applies a step once,
+// when the user enters it, so the user may then edit freely.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app.hpp"
+
+namespace attnviz::app {
+
+struct LessonStep {
+    std::string text;                    // the explanation, English, a few sentences
+    std::string zh;                      // the key sentence in Chinese, or empty
+    Config config;                       // the example: text and options
+    View view = View::matrices;          // the tab to show
+    std::string matrix = "weights";      // the matrix shown in the matrices view (trace field name)
+    int head = 0;                        // selected head
+    std::optional<Cell> pinned;          // cell worked out in the right column, if any
+    std::optional<Config> compare;       // compare view: the right-hand config (text borrowed from `config`)
+};
+
+struct Lesson {
+    std::string title;                   // English
+    std::string title_zh;                // Chinese
+    std::vector<LessonStep> steps;       // at least one
+};
+
+const std::vector<Lesson>& lessons();    // the sequence, built once
+
+}  // namespace attnviz::app

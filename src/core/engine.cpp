@@ -1,0 +1,569 @@
+// engine.cpp — validate a Config, then compute the attention pass into a Trace.
+//
+// run() reads like the maths, one stage per function:
+//   tokens -> X -> X_in = X + positional -> Q, K, V (RoPE) -> per head: (Linformer) scores = Q·Kᵀ
+//   -> scaled = scores·scale/temperature + ALiBi, masked -> weights = softmax -> out = weights·V
+//   -> concat -> output = concat·Wo + bo.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+#include "internal.hpp"
+#include "kernels.hpp"
+#include "random.hpp"
+#include "utf8.hpp"
+
+namespace attnviz {
+namespace {
+
+using detail::field_error;
+using detail::Sequences;
+
+std::string shape_text(std::size_t rows, std::size_t cols) {
+    return std::to_string(rows) + "x" + std::to_string(cols);
+}
+
+//-----------------------------------------------------------------------------
+// Validation helpers
+//-----------------------------------------------------------------------------
+void check_utf8(const std::string& s, const std::string& field) {
+    if (const auto at = utf8::first_invalid(s))
+        field_error(field, "expected valid UTF-8, found an ill-formed byte sequence at byte " + std::to_string(*at));
+}
+
+template <class Tensor>
+void check_finite(const Tensor& t, const std::string& field) {
+    for (std::size_t k = 0; k < t.size(); ++k) {
+        if (std::isfinite(t.data()[k])) continue;
+        std::string where = field;
+        if constexpr (Tensor::rank == 2)
+            where += "[" + std::to_string(k / t.shape(1)) + "][" + std::to_string(k % t.shape(1)) + "]";
+        else
+            where += "[" + std::to_string(k) + "]";
+        field_error(where, "expected a finite number, got " + std::string(std::isnan(t.data()[k]) ? "NaN" : "infinity"));
+    }
+}
+
+void check_matrix(const std::optional<Matrix>& m, const std::string& field, std::size_t rows, std::size_t cols,
+                  const std::string& meaning) {
+    if (!m) return;
+    if (m->shape(0) != rows || m->shape(1) != cols)
+        field_error(field, "expected a " + shape_text(rows, cols) + " matrix (" + meaning + "), got " +
+                               shape_text(m->shape(0), m->shape(1)));
+    check_finite(*m, field);
+}
+
+void check_vector(const std::optional<Vector>& v, const std::string& field, std::size_t n) {
+    if (!v) return;
+    if (v->shape(0) != n)
+        field_error(field, "expected " + std::to_string(n) + " numbers (d_model), got " + std::to_string(v->shape(0)));
+    check_finite(*v, field);
+}
+
+std::vector<std::string> sequence(const std::optional<std::string>& text, const std::optional<std::vector<std::string>>& tokens,
+                                  Tokenizer mode, const std::string& text_field, const std::string& tokens_field) {
+    std::vector<std::string> out;
+    if (text) {
+        Expected<std::vector<std::string>> split = tokenize(*text, mode);
+        if (!split) field_error(text_field, split.error().substr(split.error().find(": ") + 2));
+        out = std::move(split.value());
+    } else {
+        for (std::size_t k = 0; k < tokens->size(); ++k)
+            check_utf8((*tokens)[k], tokens_field + "[" + std::to_string(k) + "]");
+        out = *tokens;
+    }
+    const std::string field = text ? text_field : tokens_field;
+    if (out.empty()) field_error(field, "expected at least one token");
+    if (out.size() > static_cast<std::size_t>(limits::max_tokens))
+        field_error(field, "expected at most 4096 tokens, got " + std::to_string(out.size()));
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// Sizes: the trace's bytes, estimated before computing (and measured after, equal)
+//-----------------------------------------------------------------------------
+double estimate_trace_bytes(const Config& c, const Sequences& s) {
+    const double T = s.T, S = s.S, N = s.N, d = c.d_model, H = c.heads, dk = d / H;
+    const bool rope = c.positional == Positional::rope, lin = c.linformer_k > 0;
+    const bool added = c.positional == Positional::sinusoidal || c.positional == Positional::learned;
+    double floats = T * d * (2 + added) + (s.cross ? S * d * (2 + added) : 0);  // X, positional, X_in (+ source)
+    floats += H * (T * dk + 2 * S * dk + (rope ? (T + S) * dk : 0) + (lin ? 2 * N * dk : 0) + T * dk);  // Q K V, rope, lin, out
+    floats += H * T * N * 2;                                  // scores, weights
+    floats += T * d * 2;                                      // concat, output
+    floats += 4 * d * d + 4 * d;                              // resolved config: W*, b*
+    floats += T * d + (s.cross ? S * d : 0);                  // resolved config: embeddings
+    floats += lin ? 2 * N * S : 0;                            // E, F
+    floats += c.positional == Positional::learned ? std::max(T, S) * d : 0;  // P
+    const double ints = (c.pattern.kind == PatternKind::bigbird ? T * c.pattern.random : 0) + H * T;  // random keys, empty rows (worst case)
+    return 4 * floats + 8 * H * T * N /* scaled */ + H * T * N /* mask */ + 4 * ints;
+}
+
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// Validation (shared by parse_config and run)
+//-----------------------------------------------------------------------------
+Sequences detail::validate(const Config& c) {
+    if (c.d_model < 1 || c.d_model > limits::max_d_model)
+        field_error("d_model", "expected an integer from 1 to 2048, got " + std::to_string(c.d_model));
+    if (c.heads < 1 || c.heads > limits::max_heads)
+        field_error("heads", "expected an integer from 1 to 64, got " + std::to_string(c.heads));
+    if (c.d_model % c.heads != 0)
+        field_error("heads", "expected a divisor of d_model (" + std::to_string(c.d_model) + "), got " + std::to_string(c.heads));
+    if (c.seed > limits::max_seed) field_error("seed", "expected an integer from 0 to 9007199254740991 (2^53-1)");
+    const Pattern& p = c.pattern;
+    if (p.window < 0 || p.window > limits::max_window)
+        field_error("pattern.window", "expected an integer from 0 to 4096, got " + std::to_string(p.window));
+    if (p.random < 0) field_error("pattern.random", "expected an integer >= 0, got " + std::to_string(p.random));
+    if (p.stride < 1) field_error("pattern.stride", "expected an integer >= 1, got " + std::to_string(p.stride));
+    if (c.linformer_k < 0) field_error("linformer_k", "expected an integer >= 0, got " + std::to_string(c.linformer_k));
+    if (!std::isfinite(c.temperature) || !(c.temperature > 0))
+        field_error("temperature", "expected a finite number > 0, got " + detail::number_text(c.temperature));
+    if (c.scale.kind == ScaleKind::number && (!std::isfinite(c.scale.value) || !(c.scale.value > 0)))
+        field_error("scale", "expected a finite number > 0, got " + detail::number_text(c.scale.value));
+    check_utf8(c.pad_token, "pad_token");
+
+    // the sequences
+    if (c.text && c.tokens) field_error("tokens", "expected either text or tokens, not both");
+    if (!c.text && !c.tokens) field_error("text", "expected a string (or \"tokens\": an array of strings)");
+    if (c.source_text && c.source_tokens) field_error("source_tokens", "expected either source_text or source_tokens, not both");
+    Sequences s;
+    s.tokens = sequence(c.text, c.tokens, c.tokenizer, "text", "tokens");
+    s.cross = c.source_text || c.source_tokens;
+    if (s.cross) s.source_tokens = sequence(c.source_text, c.source_tokens, c.tokenizer, "source_text", "source_tokens");
+    s.T = static_cast<int>(s.tokens.size());
+    s.S = s.cross ? static_cast<int>(s.source_tokens.size()) : s.T;
+    s.N = c.linformer_k > 0 ? c.linformer_k : s.S;
+
+    // explicit matrices: shapes and finiteness
+    const std::size_t d = c.d_model, T = s.T, S = s.S;
+    if (c.source_embeddings && !s.cross)
+        field_error("source_embeddings", "expected only with source_text or source_tokens (cross-attention)");
+    check_matrix(c.embeddings, "embeddings", T, d, "tokens x d_model");
+    check_matrix(c.source_embeddings, "source_embeddings", S, d, "source tokens x d_model");
+    const Weights& w = c.weights;
+    check_matrix(w.Wq, "weights.Wq", d, d, "d_model x d_model");
+    check_matrix(w.Wk, "weights.Wk", d, d, "d_model x d_model");
+    check_matrix(w.Wv, "weights.Wv", d, d, "d_model x d_model");
+    check_matrix(w.Wo, "weights.Wo", d, d, "d_model x d_model");
+    check_vector(w.bq, "weights.bq", d);
+    check_vector(w.bk, "weights.bk", d);
+    check_vector(w.bv, "weights.bv", d);
+    check_vector(w.bo, "weights.bo", d);
+    if ((w.E || w.F) && c.linformer_k == 0)
+        field_error(w.E ? "weights.E" : "weights.F", "expected only with linformer_k > 0");
+    check_matrix(w.E, "weights.E", c.linformer_k, S, "linformer_k x keys");
+    check_matrix(w.F, "weights.F", c.linformer_k, S, "linformer_k x keys");
+    if (w.P && c.positional != Positional::learned) field_error("weights.P", "expected only with positional \"learned\"");
+    check_matrix(w.P, "weights.P", std::max(T, S), d, "max(tokens, source tokens) x d_model");
+
+    // options that depend on the sequences or on each other
+    const int dk = c.d_model / c.heads;
+    if (c.positional == Positional::rope && dk % 2 != 0)
+        field_error("positional", "expected an even head_dim (d_model/heads) for \"rope\", got " + std::to_string(dk));
+    if (c.linformer_k > s.S)
+        field_error("linformer_k", "expected at most the number of keys (" + std::to_string(s.S) + "), got " + std::to_string(c.linformer_k));
+    if (c.linformer_k > 0 && c.mask != MaskKind::none)
+        field_error("mask", "expected \"none\" with linformer_k > 0 (projected keys have no token to mask)");
+    if (c.linformer_k > 0 && c.positional == Positional::alibi)
+        field_error("positional", "expected no \"alibi\" with linformer_k > 0 (projected keys have no distance to the query)");
+    if (c.linformer_k > 0 && p.kind != PatternKind::full)
+        field_error("pattern.kind", "expected \"full\" with linformer_k > 0 (projected keys have no position)");
+    if (p.kind == PatternKind::bigbird && p.random > s.S)
+        field_error("pattern.random", "expected at most the number of keys (" + std::to_string(s.S) + "), got " + std::to_string(p.random));
+    if (p.kind == PatternKind::sliding_global || p.kind == PatternKind::bigbird)
+        for (std::size_t k = 0; k < p.global.size(); ++k)
+            if (p.global[k] < 0 || p.global[k] >= std::max(s.T, s.S))
+                field_error("pattern.global[" + std::to_string(k) + "]",
+                            "expected a token index from 0 to " + std::to_string(std::max(s.T, s.S) - 1) + ", got " + std::to_string(p.global[k]));
+    if (c.variant == Variant::seed_module) {
+        if (c.positional == Positional::rope || c.positional == Positional::alibi)
+            field_error("positional", "expected \"none\", \"sinusoidal\" or \"learned\" with variant \"seed_module\" (the printed module has no RoPE or ALiBi)");
+        if (c.linformer_k > 0) field_error("linformer_k", "expected 0 with variant \"seed_module\" (the printed module has no Linformer)");
+    }
+    const double bytes = estimate_trace_bytes(c, s);
+    if (bytes > limits::max_trace_bytes)
+        field_error("config", "expected a trace of at most 1.5 GiB, this one needs about " +
+                                  std::to_string(static_cast<long long>(bytes / (1024 * 1024))) + " MiB (fewer tokens, heads or d_model)");
+    return s;
+}
+
+namespace {
+
+//-----------------------------------------------------------------------------
+// Generated inputs (see random.hpp): every value a hash of (seed, stream, row, col)
+//-----------------------------------------------------------------------------
+// X: row t is the token's own vector, uniform with unit variance, so a token gets the same
+// vector wherever it appears (and in the source sequence too).
+Matrix token_embeddings(const std::vector<std::string>& tokens, int d, std::uint64_t seed) {
+    Matrix X = Matrix::from_shape({tokens.size(), static_cast<std::size_t>(d)});
+    const std::uint64_t stream = random::hash_bytes("embedding");
+    for (std::size_t t = 0; t < tokens.size(); ++t) {
+        const std::uint64_t token = random::hash_bytes(tokens[t]);
+        for (int c = 0; c < d; ++c) X(t, c) = random::uniform(std::sqrt(3.0), seed, stream ^ token, 0, c);
+    }
+    return X;
+}
+
+Matrix uniform_matrix(std::size_t rows, std::size_t cols, double a, std::uint64_t seed, const char* name) {
+    Matrix m = Matrix::from_shape({rows, cols});
+    const std::uint64_t stream = random::hash_bytes(name);
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) m(r, c) = random::uniform(a, seed, stream, r, c);
+    return m;
+}
+
+// Fills every absent matrix of the config, so the trace's config reproduces the trace.
+Config resolve(Config c, const Sequences& s) {
+    const std::size_t d = c.d_model;
+    if (!c.embeddings) c.embeddings = token_embeddings(s.tokens, c.d_model, c.seed);
+    if (s.cross && !c.source_embeddings) c.source_embeddings = token_embeddings(s.source_tokens, c.d_model, c.seed);
+    Weights& w = c.weights;
+    const double xavier = std::sqrt(6.0 / (2.0 * d));  // Xavier-uniform, fan_in = fan_out = d
+    if (!w.Wq) w.Wq = uniform_matrix(d, d, xavier, c.seed, "Wq");
+    if (!w.Wk) w.Wk = uniform_matrix(d, d, xavier, c.seed, "Wk");
+    if (!w.Wv) w.Wv = uniform_matrix(d, d, xavier, c.seed, "Wv");
+    if (!w.Wo) w.Wo = uniform_matrix(d, d, xavier, c.seed, "Wo");
+    for (std::optional<Vector>* b : {&w.bq, &w.bk, &w.bv, &w.bo})
+        if (!*b) *b = Vector(std::array<std::size_t, 1>{d}, 0.0f);
+    if (c.linformer_k > 0) {
+        const double a = std::sqrt(3.0 / c.linformer_k);  // uniform with std 1/sqrt(k)
+        if (!w.E) w.E = uniform_matrix(c.linformer_k, s.S, a, c.seed, "E");
+        if (!w.F) w.F = uniform_matrix(c.linformer_k, s.S, a, c.seed, "F");
+    }
+    if (c.positional == Positional::learned && !w.P)
+        w.P = uniform_matrix(std::max(s.T, s.S), d, 0.2 * std::sqrt(3.0), c.seed, "P");  // std 0.2
+    return c;
+}
+
+//-----------------------------------------------------------------------------
+// Positions
+//-----------------------------------------------------------------------------
+// PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(p / 10000^(2i/d)).   (rows, d)
+Matrix sinusoidal(std::size_t rows, int d) {
+    Matrix pe = Matrix::from_shape({rows, static_cast<std::size_t>(d)});
+    for (std::size_t p = 0; p < rows; ++p)
+        for (int c = 0; c < d; ++c) {
+            const double angle = static_cast<double>(p) / std::pow(10000.0, static_cast<double>(c - c % 2) / d);
+            pe(p, c) = static_cast<float>(c % 2 == 0 ? std::sin(angle) : std::cos(angle));
+        }
+    return pe;
+}
+
+// Rotates pairs (2i, 2i+1) of each row p by p·10000^(-2i/dk) (RoPE). x (rows, dk), in place.
+void rotate(Matrix& x) {
+    const std::size_t dk = x.shape(1);
+    for (std::size_t p = 0; p < x.shape(0); ++p)
+        for (std::size_t i = 0; i + 1 < dk; i += 2) {
+            const double angle = static_cast<double>(p) * std::pow(10000.0, -static_cast<double>(i) / dk);
+            const double cs = std::cos(angle), sn = std::sin(angle);
+            const double a = x(p, i), b = x(p, i + 1);
+            x(p, i) = static_cast<float>(a * cs - b * sn);
+            x(p, i + 1) = static_cast<float>(a * sn + b * cs);
+        }
+}
+
+//-----------------------------------------------------------------------------
+// Mask: the base mask intersected with the pattern.   (T, S)
+//-----------------------------------------------------------------------------
+// Bigbird's random keys: r distinct keys per query, by a partial Fisher-Yates shuffle.   (T, r)
+xt::xtensor<int, 2> bigbird_keys(int T, int S, int r, std::uint64_t seed) {
+    xt::xtensor<int, 2> keys = xt::xtensor<int, 2>::from_shape({static_cast<std::size_t>(T), static_cast<std::size_t>(r)});
+    std::vector<int> pool(S);
+    for (int i = 0; i < T; ++i) {
+        std::iota(pool.begin(), pool.end(), 0);
+        random::SplitMix64 rng(random::bits(seed, random::hash_bytes("bigbird"), i, 0));
+        for (int k = 0; k < r; ++k) {
+            const int pick = k + static_cast<int>(rng.below(static_cast<std::uint32_t>(S - k)));
+            std::swap(pool[k], pool[pick]);
+            keys(i, k) = pool[k];
+        }
+    }
+    return keys;
+}
+
+xt::xtensor<bool, 2> attention_mask(const Config& c, const Sequences& s, const xt::xtensor<int, 2>& random_keys) {
+    xt::xtensor<bool, 2> mask = xt::xtensor<bool, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
+    if (c.linformer_k > 0) {  // projected keys: everything visible (validated: mask none, pattern full)
+        mask.fill(true);
+        return mask;
+    }
+    const std::vector<std::string>& keys = s.cross ? s.source_tokens : s.tokens;
+    const Pattern& p = c.pattern;
+    std::vector<bool> global_query(s.T, false), global_key(s.S, false);
+    for (int g : p.global) {
+        if (g < s.T) global_query[g] = true;
+        if (g < s.S) global_key[g] = true;
+    }
+    for (int i = 0; i < s.T; ++i)
+        for (int j = 0; j < s.S; ++j) {
+            bool base = true;
+            if (c.mask == MaskKind::causal) base = j <= i;
+            if (c.mask == MaskKind::padding) base = keys[j] != c.pad_token;
+            const int distance = std::abs(i - j);
+            const bool local = distance <= p.window;
+            const bool global = global_query[i] || global_key[j];
+            bool pattern = true;
+            switch (p.kind) {
+                case PatternKind::full: break;
+                case PatternKind::local: pattern = local; break;
+                case PatternKind::sliding_global: pattern = local || global; break;
+                case PatternKind::bigbird: pattern = local || global; break;  // + random keys below
+                case PatternKind::strided: pattern = local || distance % p.stride == 0; break;
+            }
+            mask(i, j) = base && pattern;
+        }
+    if (p.kind == PatternKind::bigbird)
+        for (int i = 0; i < s.T; ++i)
+            for (std::size_t k = 0; k < random_keys.shape(1); ++k) {
+                const int j = random_keys(i, k);
+                bool base = true;
+                if (c.mask == MaskKind::causal) base = j <= i;
+                if (c.mask == MaskKind::padding) base = keys[j] != c.pad_token;
+                mask(i, j) = base;
+            }
+    return mask;
+}
+
+//-----------------------------------------------------------------------------
+// Small tensor helpers
+//-----------------------------------------------------------------------------
+// out = a·b + bias.   out (M, N), a (M, K), b (K, N), bias (N) or none
+Matrix matmul(const Matrix& a, const Matrix& b, const Vector* bias, Kernels path) {
+    Matrix out = Matrix::from_shape({a.shape(0), b.shape(1)});
+    kernels::matmul(out.data(), a.data(), b.data(), bias ? bias->data() : nullptr, static_cast<int>(a.shape(0)),
+                    static_cast<int>(a.shape(1)), static_cast<int>(b.shape(1)), path);
+    return out;
+}
+
+// Columns [h·dk, (h+1)·dk) of x, contiguous.   (rows, dk)
+Matrix head_slice(const Matrix& x, int h, int dk) {
+    Matrix out = Matrix::from_shape({x.shape(0), static_cast<std::size_t>(dk)});
+    for (std::size_t r = 0; r < x.shape(0); ++r)
+        for (int c = 0; c < dk; ++c) out(r, c) = x(r, h * dk + c);
+    return out;
+}
+
+Matrix transpose(const Matrix& x) {
+    Matrix out = Matrix::from_shape({x.shape(1), x.shape(0)});
+    for (std::size_t r = 0; r < x.shape(0); ++r)
+        for (std::size_t c = 0; c < x.shape(1); ++c) out(c, r) = x(r, c);
+    return out;
+}
+
+Matrix add(const Matrix& a, const Matrix& b) {
+    Matrix out = Matrix::from_shape({a.shape(0), a.shape(1)});
+    for (std::size_t k = 0; k < a.size(); ++k) out.data()[k] = a.data()[k] + b.data()[k];
+    return out;
+}
+
+// A stage whose float32 result overflowed (inputs near 3.4e38) is an error: JSON has no inf.
+void check_overflow(const Matrix& m, const char* stage) {
+    for (float v : m)
+        if (!std::isfinite(v))
+            field_error(stage, "overflowed float32 (|value| > 3.4e38); expected embeddings and weights small enough");
+}
+
+Matrix rows_prefix(const Matrix& m, std::size_t rows) {
+    Matrix out = Matrix::from_shape({rows, m.shape(1)});
+    std::copy(m.data(), m.data() + rows * m.shape(1), out.data());
+    return out;
+}
+
+double tensor_bytes(const Trace& t) {
+    double b = 0;
+    const auto f = [&](const auto& x) { b += static_cast<double>(x.size()) * sizeof(*x.data()); };
+    for (const Matrix* m : {&t.X, &t.positional, &t.X_in, &t.source_X, &t.source_positional, &t.source_X_in, &t.concat, &t.output}) f(*m);
+    f(t.random_keys);
+    for (const HeadTrace& h : t.heads) {
+        for (const Matrix* m : {&h.Q, &h.K, &h.V, &h.Q_unrotated, &h.K_unrotated, &h.K_projected, &h.V_projected,
+                                &h.scores, &h.weights, &h.out})
+            f(*m);
+        f(h.scaled);
+        f(h.mask);
+        b += 4.0 * h.empty_rows.size();
+    }
+    const Config& c = t.config;
+    for (const std::optional<Matrix>* m : {&c.embeddings, &c.source_embeddings, &c.weights.Wq, &c.weights.Wk, &c.weights.Wv,
+                                           &c.weights.Wo, &c.weights.E, &c.weights.F, &c.weights.P})
+        if (*m) f(**m);
+    for (const std::optional<Vector>* v : {&c.weights.bq, &c.weights.bk, &c.weights.bv, &c.weights.bo})
+        if (*v) f(**v);
+    return b;
+}
+
+class StageClock {
+public:
+    double lap() {  // milliseconds since the previous lap
+        const auto now = std::chrono::steady_clock::now();
+        const double ms = std::chrono::duration<double, std::milli>(now - last_).count();
+        last_ = now;
+        return ms;
+    }
+
+private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+//-----------------------------------------------------------------------------
+// The forward pass
+//-----------------------------------------------------------------------------
+Trace forward(const Config& input) {
+    StageClock clock;
+    const auto start = std::chrono::steady_clock::now();
+    Trace t;
+    const Sequences s = detail::validate(input);
+    t.stats.ms.tokenize = clock.lap();
+
+    t.config = resolve(input, s);
+    const Config& c = t.config;
+    const Kernels path = c.kernels;
+    t.tokens = s.tokens;
+    t.source_tokens = s.source_tokens;
+    t.cross = s.cross;
+    t.T = s.T;
+    t.S = s.S;
+    t.N = s.N;
+    const int H = c.heads, d = c.d_model, dk = d / H;
+    t.head_dim = dk;
+    t.temperature = c.temperature;
+    t.X = *c.embeddings;
+    if (s.cross) t.source_X = *c.source_embeddings;
+    t.stats.ms.embed = clock.lap();
+
+    // X_in = X + positional (sinusoidal, learned); RoPE and ALiBi act later, on Q·K
+    if (c.positional == Positional::sinusoidal) {
+        t.positional = sinusoidal(s.T, d);
+        if (s.cross) t.source_positional = sinusoidal(s.S, d);
+    } else if (c.positional == Positional::learned) {
+        t.positional = rows_prefix(*c.weights.P, s.T);
+        if (s.cross) t.source_positional = rows_prefix(*c.weights.P, s.S);
+    }
+    t.X_in = t.positional.size() ? add(t.X, t.positional) : t.X;
+    check_overflow(t.X_in, "X_in");
+    if (s.cross) {
+        t.source_X_in = t.source_positional.size() ? add(t.source_X, t.source_positional) : t.source_X;
+        check_overflow(t.source_X_in, "source_X_in");
+    }
+    const Matrix& keys_in = s.cross ? t.source_X_in : t.X_in;  // (S, d)
+    t.stats.ms.positional = clock.lap();
+
+    // Q, K, V: projections (standard) or the input itself (seed_module, as printed)
+    const bool seed = c.variant == Variant::seed_module;
+    t.skips_qkv_projection = seed;
+    t.scales_by_sqrt_dmodel = seed && c.scale.kind == ScaleKind::inv_sqrt_dmodel;
+    const Weights& w = c.weights;
+    const Matrix Q = seed ? t.X_in : matmul(t.X_in, *w.Wq, &*w.bq, path);   // (T, d)
+    const Matrix K = seed ? keys_in : matmul(keys_in, *w.Wk, &*w.bk, path);  // (S, d)
+    const Matrix V = seed ? keys_in : matmul(keys_in, *w.Wv, &*w.bv, path);  // (S, d)
+    check_overflow(Q, "Q");
+    check_overflow(K, "K");
+    check_overflow(V, "V");
+    t.heads.resize(H);
+    for (int h = 0; h < H; ++h) {
+        HeadTrace& head = t.heads[h];
+        head.Q = head_slice(Q, h, dk);
+        head.K = head_slice(K, h, dk);
+        head.V = head_slice(V, h, dk);
+        if (c.positional == Positional::rope) {
+            head.Q_unrotated = head.Q;
+            head.K_unrotated = head.K;
+            rotate(head.Q);
+            rotate(head.K);
+        }
+        if (c.linformer_k > 0) {  // project keys and values along the sequence: (k, S)·(S, dk)
+            head.K_projected = matmul(*w.E, head.K, nullptr, path);
+            head.V_projected = matmul(*w.F, head.V, nullptr, path);
+        }
+    }
+    t.stats.ms.project = clock.lap();
+
+    // scores = Q·Kᵀ; scaled = scores·scale/temperature + ALiBi; masked cells -inf
+    if (c.pattern.kind == PatternKind::bigbird && c.linformer_k == 0)
+        t.random_keys = bigbird_keys(s.T, s.S, c.pattern.random, c.seed);
+    const xt::xtensor<bool, 2> mask = attention_mask(c, s, t.random_keys);
+    double scale = 1.0 / std::sqrt(static_cast<double>(dk));
+    if (c.scale.kind == ScaleKind::inv_sqrt_dmodel) scale = 1.0 / std::sqrt(static_cast<double>(d));
+    if (c.scale.kind == ScaleKind::number) scale = c.scale.value;
+    // seed_module fills masked energies with -1e20 (a float32 in torch) before the division
+    const double seed_fill = static_cast<double>(static_cast<float>(-1e20));
+    for (int h = 0; h < H; ++h) {
+        HeadTrace& head = t.heads[h];
+        const Matrix& keys = c.linformer_k > 0 ? head.K_projected : head.K;
+        head.scores = matmul(head.Q, transpose(keys), nullptr, path);
+        check_overflow(head.scores, "scores");
+        head.mask = mask;
+        head.scale = scale;
+        if (c.positional == Positional::alibi) head.alibi_slope = std::pow(2.0, -8.0 * (h + 1) / H);
+        head.scaled = xt::xtensor<double, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
+        for (int i = 0; i < s.T; ++i)
+            for (int j = 0; j < s.N; ++j) {
+                const double bias = -head.alibi_slope * std::abs(i - j);
+                if (seed)
+                    head.scaled(i, j) = (mask(i, j) ? head.scores(i, j) : seed_fill) * scale / c.temperature;
+                else if (mask(i, j))
+                    head.scaled(i, j) = head.scores(i, j) * scale / c.temperature + bias;
+                else
+                    head.scaled(i, j) = -std::numeric_limits<double>::infinity();
+            }
+        for (int i = 0; i < s.T; ++i)
+            if (std::none_of(&mask(i, 0), &mask(i, 0) + s.N, [](bool allowed) { return allowed; }))
+                head.empty_rows.push_back(i);
+    }
+    t.stats.ms.scores = clock.lap();
+
+    // weights = softmax over each row (subtracting the row max for numerical stability)
+    for (HeadTrace& head : t.heads) {
+        head.weights = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
+        kernels::softmax_rows(head.weights.data(), head.scaled.data(), s.T, s.N, path);
+    }
+    t.stats.ms.softmax = clock.lap();
+
+    // out = weights·V, concatenated head by head
+    t.concat = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(d)});
+    for (int h = 0; h < H; ++h) {
+        HeadTrace& head = t.heads[h];
+        head.out = matmul(head.weights, c.linformer_k > 0 ? head.V_projected : head.V, nullptr, path);
+        for (int i = 0; i < s.T; ++i)
+            for (int k = 0; k < dk; ++k) t.concat(i, h * dk + k) = head.out(i, k);
+    }
+    t.stats.ms.weighted_sum = clock.lap();
+
+    // output = concat·Wo + bo
+    t.output = matmul(t.concat, *w.Wo, &*w.bo, path);
+    check_overflow(t.output, "output");
+    t.stats.ms.output = clock.lap();
+
+    const double T = s.T, S = s.S, N = s.N, D = d;
+    const double projections = seed ? 0 : 2 * T * D * D + 2 * 2 * S * D * D;
+    const double linformer = c.linformer_k > 0 ? 2 * 2 * N * S * D : 0;
+    t.stats.flops = projections + linformer + 2 * T * N * D /* Q·Kᵀ */ + 2 * T * N * D /* weights·V */ + 2 * T * D * D;
+    t.stats.bytes = tensor_bytes(t);
+    t.stats.kernel_path = kernel_path_name(path);
+    t.stats.ms.total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return t;
+}
+
+}  // namespace
+
+const char* kernel_path_name(Kernels kernels) {
+    return kernels == Kernels::scalar ? "scalar" : kernels::simd_path_name();
+}
+
+Expected<Trace> run(const Config& config) {
+    try {
+        return forward(config);
+    } catch (const detail::FieldError& e) {
+        return fail(e.message);
+    } catch (const std::bad_alloc&) {
+        return fail("config: expected a trace that fits in memory (fewer tokens, heads or d_model)");
+    } catch (const std::exception& e) {
+        return fail(std::string("config: ") + e.what());
+    }
+}
+
+}  // namespace attnviz

@@ -1,0 +1,252 @@
+// kernels.cpp — matmul and softmax, SIMD and scalar.
+//
+// The SIMD path is written once with GCC/Clang vector extensions (`vector_size`), which g++
+// lowers to AVX2 natively and Emscripten's clang lowers to SIMD128. xsimd 8.1 has no wasm
+// architecture, and intrinsics would mean two copies of every kernel; the extensions give one
+// source for both targets. The one operation they cannot spell is fused multiply-add, so
+// natively (with -mfma) fma() uses the AVX2/FMA intrinsic; SIMD128 has no FMA, so in wasm it is
+// a multiply then an add.
+#include "kernels.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+namespace attnviz::kernels {
+namespace {
+
+//-----------------------------------------------------------------------------
+// Vector types: 8 floats with AVX2, 4 floats otherwise (SIMD128, SSE2)
+//-----------------------------------------------------------------------------
+#if defined(__AVX2__)
+constexpr int W = 8;  // float lanes
+typedef float        vf __attribute__((vector_size(32)));
+typedef std::int32_t vi __attribute__((vector_size(32)));
+typedef double       vd __attribute__((vector_size(32)));
+typedef std::int64_t vl __attribute__((vector_size(32)));
+#else
+constexpr int W = 4;
+typedef float        vf __attribute__((vector_size(16)));
+typedef std::int32_t vi __attribute__((vector_size(16)));
+typedef double       vd __attribute__((vector_size(16)));
+typedef std::int64_t vl __attribute__((vector_size(16)));
+#endif
+constexpr int WD = W / 2;  // double lanes
+
+// Unaligned loads and stores: memcpy compiles to one vector move in both compilers.
+inline vf load(const float* p)      { vf v; std::memcpy(&v, p, sizeof v); return v; }
+inline void store(float* p, vf v)   { std::memcpy(p, &v, sizeof v); }
+inline vd loadd(const double* p)    { vd v; std::memcpy(&v, p, sizeof v); return v; }
+inline vf splat(float x)            { return vf{} + x; }
+inline vd splatd(double x)          { return vd{} + x; }
+
+inline vf fma(vf a, vf b, vf c) {  // a·b + c
+#if defined(__AVX2__) && defined(__FMA__)
+    return _mm256_fmadd_ps(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+
+// Lane-wise select by an all-ones / all-zeros mask, spelled with bit operations because
+// vector ?: is not accepted alike by both compilers.
+inline vf select(vi mask, vf yes, vf no) {
+    return (vf)(((vi)yes & mask) | ((vi)no & ~mask));
+}
+inline vd selectd(vl mask, vd yes, vd no) {
+    return (vd)(((vl)yes & mask) | ((vl)no & ~mask));
+}
+inline vd maxd(vd a, vd b) { return selectd(a > b, a, b); }
+
+inline float hsum(vf v) {
+    float s = 0;
+    for (int l = 0; l < W; ++l) s += v[l];
+    return s;
+}
+
+//-----------------------------------------------------------------------------
+// matmul: register-blocked tiles of MR rows × NV vectors, vector body plus scalar tail
+//-----------------------------------------------------------------------------
+// The tile keeps MR·NV accumulators, NV loads of B and one broadcast of A live: 2×4 vectors of
+// 4 floats in wasm (13 live, under the ~13 where V8 starts spilling, see PERF_NOTES.md) and 4×2
+// vectors of 8 floats with AVX2 (11 of 16 ymm registers).
+#if defined(__AVX2__)
+constexpr int MR = 4, NV = 2;
+#else
+constexpr int MR = 2, NV = 4;
+#endif
+
+// C[i0 .. i0+R, j0 .. j0+V·W) = A·B + bias for one tile.
+template <int R, int V>
+inline void matmul_tile(float* C, const float* A, const float* B, const float* bias, int K, int N,
+                        int i0, int j0) {
+    vf acc[R][V];
+    for (int v = 0; v < V; ++v) {
+        const vf b0 = bias ? load(bias + j0 + v * W) : vf{};
+        for (int r = 0; r < R; ++r) acc[r][v] = b0;
+    }
+    for (int k = 0; k < K; ++k) {
+        vf b[V];
+        for (int v = 0; v < V; ++v) b[v] = load(B + static_cast<long>(k) * N + j0 + v * W);
+        for (int r = 0; r < R; ++r) {
+            const vf a = splat(A[static_cast<long>(i0 + r) * K + k]);
+            for (int v = 0; v < V; ++v) acc[r][v] = fma(a, b[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) store(C + static_cast<long>(i0 + r) * N + j0 + v * W, acc[r][v]);
+}
+
+// All rows of one column block of V vectors: full MR-row tiles, then single rows.
+template <int V>
+inline void matmul_columns(float* C, const float* A, const float* B, const float* bias, int M, int K,
+                           int N, int j0) {
+    int i = 0;
+    for (; i + MR <= M; i += MR) matmul_tile<MR, V>(C, A, B, bias, K, N, i, j0);
+    for (; i < M; ++i) matmul_tile<1, V>(C, A, B, bias, K, N, i, j0);
+}
+
+void matmul_simd(float* C, const float* A, const float* B, const float* bias, int M, int K, int N) {
+    int j = 0;
+    for (; j + NV * W <= N; j += NV * W) matmul_columns<NV>(C, A, B, bias, M, K, N, j);
+    for (; j + W <= N; j += W) matmul_columns<1>(C, A, B, bias, M, K, N, j);
+    // scalar tail: the last N mod W columns, summed in the same k order as the vector body
+    for (int i = 0; i < M; ++i)
+        for (int jj = j; jj < N; ++jj) {
+            float acc = bias ? bias[jj] : 0.0f;
+            for (int k = 0; k < K; ++k)
+                acc += A[static_cast<long>(i) * K + k] * B[static_cast<long>(k) * N + jj];
+            C[static_cast<long>(i) * N + jj] = acc;
+        }
+}
+
+void matmul_scalar(float* C, const float* A, const float* B, const float* bias, int M, int K, int N) {
+    for (int i = 0; i < M; ++i) {
+        float* c = C + static_cast<long>(i) * N;
+        for (int j = 0; j < N; ++j) c[j] = bias ? bias[j] : 0.0f;
+        for (int k = 0; k < K; ++k) {
+            const float a = A[static_cast<long>(i) * K + k];
+            const float* b = B + static_cast<long>(k) * N;
+            for (int j = 0; j < N; ++j) c[j] += a * b[j];
+        }
+    }
+}
+
+//-----------------------------------------------------------------------------
+// softmax
+//-----------------------------------------------------------------------------
+// exp(x) for x <= 0, the softmax's domain (logits minus their max). Cephes' expf: x = n·ln2 + r
+// with |r| <= ln2/2, a degree-6 polynomial for e^r, and 2^n built in the exponent bits. Inputs
+// below ln(FLT_MIN) (including -inf, the masked cells) give exactly 0. Max error about 2 ulp.
+inline vf exp_nonpositive(vf x) {
+    const vf min_x = splat(-87.33654475f);           // ln(FLT_MIN)
+    const vi underflow = x < min_x;
+    x = select(underflow, min_x, x);
+    const vf fn = x * splat(1.44269504088896341f) - splat(0.5f);  // round to nearest for x <= 0
+    const vi n = __builtin_convertvector(fn, vi);     // truncation toward zero
+    const vf nf = __builtin_convertvector(n, vf);
+    vf r = x - nf * splat(0.693359375f);             // ln2 split in two for an exact product
+    r = r - nf * splat(-2.12194440e-4f);
+    vf p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    const vf y = p * r * r + r + splat(1.0f);
+    const vf pow2n = (vf)((n + 127) << 23);
+    return select(underflow, vf{}, y * pow2n);
+}
+
+double row_max_simd(const double* x, int n) {
+    const double neg_inf = -std::numeric_limits<double>::infinity();
+    vd m = splatd(neg_inf);
+    int j = 0;
+    for (; j + WD <= n; j += WD) m = maxd(m, loadd(x + j));
+    double best = neg_inf;
+    for (int l = 0; l < WD; ++l) best = m[l] > best ? m[l] : best;
+    for (; j < n; ++j) best = x[j] > best ? x[j] : best;
+    return best;
+}
+
+void softmax_row_simd(float* w, const double* logits, int n) {
+    const double m = row_max_simd(logits, n);
+    if (m == -std::numeric_limits<double>::infinity()) {  // every key masked
+        std::memset(w, 0, sizeof(float) * n);
+        return;
+    }
+    // logits - max in double (cannot overflow), then to float: <= 0, possibly -inf
+    for (int j = 0; j < n; ++j) w[j] = static_cast<float>(logits[j] - m);
+    vf sum = vf{};
+    int j = 0;
+    for (; j + W <= n; j += W) {
+        const vf e = exp_nonpositive(load(w + j));
+        store(w + j, e);
+        sum += e;
+    }
+    float total = hsum(sum);
+    for (; j < n; ++j) {
+        w[j] = std::exp(w[j]);
+        total += w[j];
+    }
+    // total >= 1: the max cell contributes exp(0) = 1
+    const float inv = 1.0f / total;
+    j = 0;
+    for (; j + W <= n; j += W) store(w + j, load(w + j) * splat(inv));
+    for (; j < n; ++j) w[j] *= inv;
+}
+
+void softmax_row_scalar(float* w, const double* logits, int n) {
+    double m = -std::numeric_limits<double>::infinity();
+    for (int j = 0; j < n; ++j) m = logits[j] > m ? logits[j] : m;
+    if (m == -std::numeric_limits<double>::infinity()) {
+        for (int j = 0; j < n; ++j) w[j] = 0.0f;
+        return;
+    }
+    float total = 0;
+    for (int j = 0; j < n; ++j) {
+        w[j] = std::exp(static_cast<float>(logits[j] - m));
+        total += w[j];
+    }
+    for (int j = 0; j < n; ++j) w[j] /= total;
+}
+
+}  // namespace
+
+void matmul(float* C, const float* A, const float* B, const float* bias, int M, int K, int N,
+            Kernels path) {
+    if (path == Kernels::simd)
+        matmul_simd(C, A, B, bias, M, K, N);
+    else
+        matmul_scalar(C, A, B, bias, M, K, N);
+}
+
+void softmax_rows(float* weights, const double* logits, int rows, int cols, Kernels path) {
+    for (int i = 0; i < rows; ++i) {
+        float* w = weights + static_cast<long>(i) * cols;
+        const double* x = logits + static_cast<long>(i) * cols;
+        if (path == Kernels::simd)
+            softmax_row_simd(w, x, cols);
+        else
+            softmax_row_scalar(w, x, cols);
+    }
+}
+
+const char* simd_path_name() {
+#if defined(__wasm_simd128__)
+    return "wasm-simd128";
+#elif defined(__AVX2__)
+    return "avx2";
+#elif defined(__SSE2__)
+    return "sse2";
+#else
+    return "vector128";
+#endif
+}
+
+}  // namespace attnviz::kernels

@@ -1,0 +1,23 @@
+// kernels.hpp — the hot loops of attention, each with a SIMD and a plain scalar path.
+//
+// All arrays are contiguous and row-major; outputs come first. `Kernels::scalar` selects the
+// plain loops, which the SIMD paths are tested against.
+#pragma once
+
+#include "attnviz/config.hpp"
+
+namespace attnviz::kernels {
+
+// C = A·B (+ bias broadcast over rows).  C (M, N), A (M, K), B (K, N), bias (N) or nullptr.
+void matmul(float* C, const float* A, const float* B, const float* bias, int M, int K, int N,
+            Kernels path);
+
+// Row-wise softmax of `logits`, subtracting each row's max for numerical stability. Cells that
+// are -inf (masked) get weight exactly 0; a row that is all -inf gets all-zero weights.
+// weights (rows, cols), logits (rows, cols).
+void softmax_rows(float* weights, const double* logits, int rows, int cols, Kernels path);
+
+// The SIMD path's name for this build: "avx2" | "wasm-simd128" | "sse2" | "vector128".
+const char* simd_path_name();
+
+}  // namespace attnviz::kernels
