@@ -122,7 +122,9 @@
     };
   }
 
-  canvas.addEventListener('webglcontextlost', (e) => e.preventDefault(), false);
+  // preventDefault() on loss asks the browser to restore the context; the app then rebuilds
+  // its GL objects (main.cpp notices the restored context) without a reload.
+  canvas.addEventListener('webglcontextlost', (e) => { e.preventDefault(); window.attnviz.contextLosses = (window.attnviz.contextLosses || 0) + 1; }, false);
 
   window.Module = {
     canvas: canvas,
@@ -161,6 +163,7 @@
         const err = hook.setState(fromHash);
         if (err) hook.linkError = 'This link could not be opened: ' + err;
       }
+      if (hook.buildNotice) callWithString(M, 'attnviz_notify', hook.buildNotice);
       if (hook.linkError) callWithString(M, 'attnviz_notify', hook.linkError);  // the default view stays
       fill.style.width = '100%';
       loader.classList.add('hidden');
@@ -169,8 +172,19 @@
     },
   };
 
+  // WebAssembly SIMD128 or not: a tiny module using i8x16.splat/popcnt validates only where
+  // SIMD is supported. Without it (or with ?nosimd in the address) the scalar build loads.
+  const simdModule = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+  const forcedScalar = new URLSearchParams(location.search).has('nosimd');
+  const simd = !forcedScalar && WebAssembly.validate(simdModule);
+  window.attnviz.build = simd ? 'simd128' : 'no-simd';
+  if (!simd) {
+    window.attnviz.buildNotice = forcedScalar
+      ? 'Running the scalar build (asked for with ?nosimd): same numbers, slower kernels.'
+      : 'This browser has no WebAssembly SIMD: running the scalar build (same numbers, slower kernels).';
+  }
   const script = document.createElement('script');
-  script.src = 'attnviz_app.js';
-  script.onerror = () => fail('Could not load attnviz_app.js.');
+  script.src = simd ? 'attnviz_app.js' : 'attnviz_app_nosimd.js';
+  script.onerror = () => fail('Could not load ' + script.src + '.');
   document.body.appendChild(script);
 })();

@@ -20,13 +20,39 @@ struct Platform {
     SDL_Window* window = nullptr;      // the page's canvas
     SDL_GLContext gl = nullptr;        // its WebGL2 context
     long long frames = 0;              // frames drawn so far (test hook)
+    bool context_lost = false;         // the WebGL context is gone; GL objects must be rebuilt when it returns
     attnviz::app::AppState state;      // everything the interface knows
 };
 
 Platform g_platform;  // one page, one app: the browser's frame callback needs a fixed address
 
+// WebGL context loss (GPU reset, too many contexts, WEBGL_lose_context): draw nothing while it
+// is lost, then recreate every GL object ImGui and the heatmaps own, without a page reload.
+bool context_ready(Platform& p) {
+    const bool lost = emscripten_is_webgl_context_lost(emscripten_webgl_get_current_context());
+    if (lost) {
+        p.context_lost = true;
+        return false;
+    }
+    if (p.context_lost) {
+        p.context_lost = false;
+        attnviz::app::heatmap_lost_context();
+        // A full renderer restart: ImGui 1.86's backend keeps its buffer sizes across
+        // DestroyDeviceObjects and would then write past the new, empty buffers.
+        ImGui_ImplOpenGL3_Shutdown();
+        ImGui_ImplOpenGL3_Init("#version 300 es");
+        attnviz::app::page_notify("The graphics context was lost and has been restored");
+    }
+    return true;
+}
+
 void frame(void* arg) {
     auto& p = *static_cast<Platform*>(arg);
+    if (!context_ready(p)) {
+        SDL_Event event;
+        while (SDL_PollEvent(&event)) ImGui_ImplSDL2_ProcessEvent(&event);  // keep input flowing
+        return;
+    }
 
     SDL_Event event;
     while (SDL_PollEvent(&event)) ImGui_ImplSDL2_ProcessEvent(&event);

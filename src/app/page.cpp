@@ -146,7 +146,7 @@ void page_text_focus(bool want_text) {
 
 void page_notify(std::string message) {
     g_notice = std::move(message);
-    g_notice_until = emscripten_get_now() + 4000;
+    g_notice_until = emscripten_get_now() + 8000;
 }
 
 const std::string& page_notice() {

@@ -216,6 +216,53 @@ void softmax_row_scalar(float* w, const double* logits, int n) {
     for (int j = 0; j < n; ++j) w[j] /= total;
 }
 
+// max over a row of floats
+float row_max_simd(const float* x, int n) {
+    vf m = splat(-std::numeric_limits<float>::infinity());
+    int j = 0;
+    for (; j + W <= n; j += W) {
+        const vf v = load(x + j);
+        m = select(v > m, v, m);
+    }
+    float best = -std::numeric_limits<float>::infinity();
+    for (int l = 0; l < W; ++l) best = m[l] > best ? m[l] : best;
+    for (; j < n; ++j) best = x[j] > best ? x[j] : best;
+    return best;
+}
+
+// w = exp((s - max)·scale) / sum: one pass for the max, one for exp and the sum, one to normalize
+void softmax_row_scaled_simd(float* w, const float* scores, float scale, int n) {
+    const float m = row_max_simd(scores, n);
+    const vf vm = splat(m), vscale = splat(scale);
+    vf sum = vf{};
+    int j = 0;
+    for (; j + W <= n; j += W) {
+        const vf e = exp_nonpositive((load(scores + j) - vm) * vscale);
+        store(w + j, e);
+        sum += e;
+    }
+    float total = hsum(sum);
+    for (; j < n; ++j) {
+        w[j] = std::exp((scores[j] - m) * scale);
+        total += w[j];
+    }
+    const vf inv = splat(1.0f / total);  // total >= 1: the max cell contributes exp(0) = 1
+    j = 0;
+    for (; j + W <= n; j += W) store(w + j, load(w + j) * inv);
+    for (; j < n; ++j) w[j] *= inv[0];
+}
+
+void softmax_row_scaled_scalar(float* w, const float* scores, float scale, int n) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int j = 0; j < n; ++j) m = scores[j] > m ? scores[j] : m;
+    float total = 0;
+    for (int j = 0; j < n; ++j) {
+        w[j] = std::exp((scores[j] - m) * scale);
+        total += w[j];
+    }
+    for (int j = 0; j < n; ++j) w[j] /= total;
+}
+
 }  // namespace
 
 void matmul(float* C, const float* A, const float* B, const float* bias, int M, int K, int N,
@@ -237,6 +284,17 @@ void softmax_rows(float* weights, const double* logits, int rows, int cols, Kern
     }
 }
 
+void softmax_rows_scaled(float* weights, const float* scores, float scale, int rows, int cols, Kernels path) {
+    for (int i = 0; i < rows; ++i) {
+        float* w = weights + static_cast<long>(i) * cols;
+        const float* x = scores + static_cast<long>(i) * cols;
+        if (path == Kernels::simd)
+            softmax_row_scaled_simd(w, x, scale, cols);
+        else
+            softmax_row_scaled_scalar(w, x, scale, cols);
+    }
+}
+
 const char* simd_path_name() {
 #if defined(__wasm_simd128__)
     return "wasm-simd128";
@@ -244,6 +302,8 @@ const char* simd_path_name() {
     return "avx2";
 #elif defined(__SSE2__)
     return "sse2";
+#elif defined(__wasm__)
+    return "wasm-no-simd";  // the fallback build for browsers without SIMD128: vectors lowered to scalars
 #else
     return "vector128";
 #endif

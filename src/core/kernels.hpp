@@ -17,7 +17,11 @@ void matmul(float* C, const float* A, const float* B, const float* bias, int M, 
 // weights (rows, cols), logits (rows, cols).
 void softmax_rows(float* weights, const double* logits, int rows, int cols, Kernels path);
 
-// The SIMD path's name for this build: "avx2" | "wasm-simd128" | "sse2" | "vector128".
+// Row-wise softmax of scores·scale (scale > 0), for the trace-free forward: no mask, float
+// scores. `weights` may be `scores` (in place).   weights (rows, cols), scores (rows, cols).
+void softmax_rows_scaled(float* weights, const float* scores, float scale, int rows, int cols, Kernels path);
+
+// The SIMD path's name for this build: "avx2" | "wasm-simd128" | "sse2" | "wasm-no-simd" | "vector128".
 const char* simd_path_name();
 
 }  // namespace attnviz::kernels

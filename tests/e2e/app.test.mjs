@@ -223,3 +223,57 @@ test('the layout fits 1280×720 and 1920×1080 without overlap, follows resizes,
     await app.close();
   }
 });
+
+test('without WebAssembly SIMD the scalar build loads, says so, and computes the same numbers', async () => {
+  const config = { text: 'the scalar build computes the same attention', d_model: 32, heads: 4, mask: 'causal' };
+  const simd = await openApp();
+  let reference;
+  try {
+    assert.equal(await simd.page.evaluate(() => window.attnviz.build), 'simd128');
+    reference = await simd.page.evaluate((c) => window.attnviz.compute(c), config);
+    assert.equal(reference.stats.kernel_path, 'wasm-simd128');
+  } finally {
+    await simd.close();
+  }
+  const app = await openApp({ query: 'nosimd' });
+  try {
+    const { page } = app;
+    assert.equal(await page.evaluate(() => window.attnviz.build), 'no-simd');
+    assert.ok(app.requested.some((u) => u.endsWith('/attnviz_app_nosimd.wasm')), 'the scalar module was fetched');
+    assert.ok(!app.requested.some((u) => u.endsWith('/attnviz_app.wasm')), 'the SIMD module was not fetched');
+    const trace = await page.evaluate((c) => window.attnviz.compute(c), config);
+    assert.equal(trace.stats.kernel_path, 'wasm-no-simd');
+    trace.heads.forEach((h, k) => h.weights.forEach((row, i) => row.forEach((w, j) =>
+      assert.ok(Math.abs(w - reference.heads[k].weights[i][j]) <= 1e-5, `head ${k} weight (${i},${j})`))));
+    await waitFrames(page, 3);
+    await screenshot(page, 'app-nosimd');
+  } finally {
+    await app.close();
+  }
+});
+
+test('a lost WebGL context is restored without a reload and the app keeps drawing', async () => {
+  const app = await openApp();
+  try {
+    const { page } = app;
+    await waitFrames(page, 3);
+    await page.evaluate(() => {
+      const gl = document.getElementById('canvas').getContext('webgl2');
+      window.__lose = gl.getExtension('WEBGL_lose_context');
+      window.__lose.loseContext();
+    });
+    await page.waitForFunction(() => window.attnviz.contextLosses === 1, null, { timeout: 10000 });
+    await page.waitForTimeout(300);
+    await page.evaluate(() => window.__lose.restoreContext());
+    await page.waitForFunction(() => !document.getElementById('canvas').getContext('webgl2').isContextLost(), null, { timeout: 10000 });
+    await waitFrames(page, 10);
+    const s = await state(page);
+    assert.deepEqual(s.tokens, ['the', 'cat', 'sat', 'on', 'the', 'mat'], 'the state survived');
+    const { png } = await screenshot(page, 'app-context-restored');
+    const stats = await pixelStats(app.context, png);
+    assert.ok(stats.distinctColors > 20 && stats.brightSamples > 50, 'the app draws again after the context returns');
+    assert.deepEqual(app.consoleLines.filter((l) => l.startsWith('pageerror')), []);
+  } finally {
+    await app.close();
+  }
+});

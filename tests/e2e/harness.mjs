@@ -19,7 +19,7 @@ const CHROMIUM_FLAGS = [
 ];
 
 // Starts the server and the browser; returns a session whose close() stops both.
-export async function openApp({ width = 1280, height = 720, hash = '' } = {}) {
+export async function openApp({ width = 1280, height = 720, hash = '', query = '' } = {}) {
   const site = await startServer({ root: WEB, host: '127.0.0.1', port: 0 });
   let browser;
   try {
@@ -31,7 +31,7 @@ export async function openApp({ width = 1280, height = 720, hash = '' } = {}) {
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
     page.on('request', (r) => requested.push(r.url()));
-    await page.goto(site.url + (hash ? '#' + hash : ''));
+    await page.goto(site.url + (query ? '?' + query : '') + (hash ? '#' + hash : ''));
     await page.waitForFunction(() => window.attnviz && (window.attnviz.ready || window.attnviz.error), null, { timeout: 60000 });
     const error = await page.evaluate(() => window.attnviz.error);
     if (error) throw new Error(`app failed to load: ${error}\n${consoleLines.join('\n')}`);
