@@ -2,8 +2,10 @@
 # attnviz developer commands, for a fresh Debian bookworm machine or an old checkout alike.
 #
 #   cmake/dev.sh run  [--port N] [--host ADDR]   install what is missing, build the web app, serve it
-#   cmake/dev.sh test                            install what is missing, build both flavours, run every test
+#   cmake/dev.sh test                            install what is missing, build both flavours (and a native
+#                                                ASan + UBSan build), run every test
 #   cmake/dev.sh build                           install and build, no tests
+#   cmake/dev.sh bench [MAX_T]                   benchmarks, native and wasm, with onnxruntime-web and tfjs (bench/run.sh)
 #
 # Each step is skipped when its output is up to date, so a second run is quick. Everything
 # comes from Debian's packages (binary and source) and the npm registry, nothing else.
@@ -110,6 +112,16 @@ build_native() {
   cmake --build "$BUILD/native" >&2
 }
 
+# The same native tests (core, CLI, fuzz corpus replays) under AddressSanitizer and
+# UndefinedBehaviorSanitizer, in its own tree: g++, -O2 with debug info for readable reports.
+build_native_asan() {
+  if [ ! -f "$BUILD/native-asan/build.ninja" ]; then
+    cmake -S "$ROOT" -B "$BUILD/native-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNVIZ_SANITIZE=ON >&2
+  fi
+  log "building native with ASan + UBSan (tests and fuzz corpus replays)"
+  cmake --build "$BUILD/native-asan" >&2
+}
+
 build_wasm() {
   if [ ! -f "$BUILD/wasm/build.ninja" ]; then
     emcmake cmake -S "$ROOT" -B "$BUILD/wasm" -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -117,8 +129,8 @@ build_wasm() {
       -DATTNVIZ_SDL2_PREFIX="$DEPS/sdl2-wasm" \
       -DATTNVIZ_WEB_DIR="$BUILD/web" >&2
   fi
-  log "building wasm (web app in $BUILD/web, core tests for node)"
-  cmake --build "$BUILD/wasm" >&2
+  log "building wasm ${*:-(web app in $BUILD/web, core tests for node)}"
+  cmake --build "$BUILD/wasm" ${1:+--target "$@"} >&2
 }
 
 prepare() {
@@ -146,26 +158,34 @@ cmd_run() {
   install_apt_packages
   fetch_sources
   build_sdl2_wasm
-  build_wasm
+  build_wasm attnviz_app attnviz_app_nosimd
   exec node "$ROOT/cmake/serve.mjs" --root "$BUILD/web" --host "$host" --port "$port"
 }
 
 cmd_test() {
   local t0=$SECONDS
   cmd_build
+  build_native_asan
   install_npm_packages
   log "build ready after $((SECONDS - t0)) s; running tests"
   node "$ROOT/tests/run_all.mjs" --build "$BUILD"
 }
 
+cmd_bench() {
+  install_apt_packages
+  exec bash "$ROOT/bench/run.sh" "$@"
+}
+
 case "${1:-}" in
   run)   shift; cmd_run "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
   test)  shift; cmd_test "$@" ;;
   build) shift; cmd_build "$@" ;;
   *) cat >&2 <<'USAGE'
 usage: cmake/dev.sh run [--port N] [--host ADDR]   build the web app and serve it (default http://127.0.0.1:8080)
        cmake/dev.sh test                            build both flavours and run every test
        cmake/dev.sh build                           build both flavours
+       cmake/dev.sh bench [MAX_T]                   run the benchmarks (not part of the tests)
 USAGE
      exit 2 ;;
 esac

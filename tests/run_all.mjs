@@ -1,5 +1,6 @@
 // Runs every attnviz test suite and prints one closing line "N passed, N failed".
-//   native Catch2 (ctest in build/native), wasm Catch2 under node (ctest in build/wasm),
+//   native Catch2 (ctest in build/native: core tests, CLI, fuzz corpus replays), the same under
+//   ASan + UBSan (ctest in build/native-asan), wasm Catch2 under node (ctest in build/wasm),
 //   browser end-to-end tests (node --test tests/e2e, headless Chromium).
 // Exits non-zero when any test fails or a suite runs no test at all.
 import { spawn } from 'node:child_process';
@@ -44,6 +45,7 @@ async function e2eSuite() {
 
 const suites = [
   ['native', () => ctestSuite('native Catch2', path.join(BUILD, 'native'))],
+  ['asan', () => ctestSuite('native ASan+UBSan', path.join(BUILD, 'native-asan'))],
   ['wasm', () => ctestSuite('wasm Catch2 (node)', path.join(BUILD, 'wasm'))],
   ['e2e', e2eSuite],
 ];

@@ -200,6 +200,16 @@ void panel_controls(AppState& state) {
         ImGui::Separator();
         ImGui::TextDisabled("Cost of this configuration");
         ImGui::Text("%.4g MFLOP · %.4g KiB · %.3f ms (%s)", s.flops / 1e6, s.bytes / 1024, s.ms.total, s.kernel_path.c_str());
+        record_item(state, "cost_readout");
+        if (ImGui::TreeNode("time per stage")) {
+            const std::pair<const char*, double> stages[] = {
+                {"tokenize", s.ms.tokenize}, {"embed", s.ms.embed},     {"positions", s.ms.positional},
+                {"Q, K, V", s.ms.project},   {"scores", s.ms.scores},   {"softmax", s.ms.softmax},
+                {"weights·V", s.ms.weighted_sum}, {"output", s.ms.output},
+            };
+            for (const auto& [name, ms] : stages) ImGui::Text("%-10s %8.3f ms", name, ms);
+            ImGui::TreePop();
+        }
     }
     if (!state.error.empty()) {
         ImGui::Separator();

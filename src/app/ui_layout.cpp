@@ -79,7 +79,9 @@ void draw_ui(AppState& state) {
     const float gap = 6;
     const float bar_h = ImGui::GetFrameHeight() + 2 * ImGui::GetStyle().WindowPadding.y;
     const bool lesson_open = state.lesson.lesson >= 0;
-    const float left_w = std::clamp(W * 0.27f, 300.0f, 460.0f) * (state.presentation ? 1.15f : 1.0f);
+    // Presentation mode hides the controls, so the left column only holds the sentence and
+    // gives its width to the views; the right column widens for the larger lesson text.
+    const float left_w = state.presentation ? std::clamp(W * 0.2f, 240.0f, 420.0f) : std::clamp(W * 0.27f, 300.0f, 460.0f);
     const float right_w = std::clamp(W * 0.25f, 280.0f, 440.0f) * (state.presentation ? 1.15f : 1.0f);
     const float body_y = bar_h + gap, body_h = H - body_y - gap;
     const float centre_x = left_w + 2 * gap, centre_w = W - left_w - right_w - 4 * gap;

@@ -294,8 +294,9 @@ void cost_table(const Trace& left, const Trace& right) {
                 ImGui::TextUnformatted(cell);
             }
         };
-        row("FLOPs", format_value(left.stats.flops), format_value(right.stats.flops), ratio(right.stats.flops, left.stats.flops));
-        row("bytes", format_value(left.stats.bytes), format_value(right.stats.bytes), ratio(right.stats.bytes, left.stats.bytes));
+        // In millions and kibibytes so that long texts still fit the half-width table.
+        row("MFLOP", format_value(left.stats.flops / 1e6), format_value(right.stats.flops / 1e6), ratio(right.stats.flops, left.stats.flops));
+        row("KiB", format_value(left.stats.bytes / 1024), format_value(right.stats.bytes / 1024), ratio(right.stats.bytes, left.stats.bytes));
         // Measured wall time is noisy at these sizes: three decimals of a millisecond are all it carries.
         char lt[32], rt[32];
         std::snprintf(lt, sizeof lt, "%.3f", left.stats.ms.total);

@@ -106,7 +106,13 @@ void view_heads(AppState& state) {
     const Grid grid = best_grid(tiles, trace.T, trace.N, region, title_h, label_w, 2 * line + 4, pad);
     const bool labels = grid.cell >= line * 0.9f;
     const int cols = grid.cols;
-    const ImVec2 tile = grid.tile;
+    constexpr float max_cell = 64;  // a few tokens on a large screen: cells this large fill a tile
+    // Rows only as tall as their cells need, so spare height collects below the grid, not between rows.
+    const float bare_cell = std::min((grid.tile.x - 2 * pad) / std::max(trace.N, 1),
+                                     (grid.tile.y - 2 * pad - title_h) / std::max(trace.T, 1));  // no room kept for labels
+    const float cell = std::min(labels ? grid.cell : bare_cell, max_cell);
+    const float needed_h = 2 * pad + title_h + (labels ? 2 * line + 4 : 0.0f) + trace.T * cell + 2;
+    const ImVec2 tile(grid.tile.x, std::min(grid.tile.y, needed_h));
 
     const MeanCache& mean = mean_of_heads(trace, state.trace_version);
     ImDrawList* draw = ImGui::GetWindowDrawList();
@@ -118,7 +124,9 @@ void view_heads(AppState& state) {
         ImGui::SetCursorScreenPos(inner);
         ImGui::PushClipRect(at, ImVec2(at.x + tile.x, at.y + tile.y), true);  // a long title stops at its tile
         if (is_mean) {
-            ImGui::Text("mean of the %d heads' weights", H);
+            const std::string title = "mean of the " + std::to_string(H) + " heads' weights";
+            const bool fits = ImGui::CalcTextSize(title.c_str()).x <= tile.x - 2 * pad;
+            ImGui::TextUnformatted(fits ? title.c_str() : ("mean of " + std::to_string(H) + " heads").c_str());
         } else if (trace.heads[t].alibi_slope != 0) {
             ImGui::Text("head %d  (ALiBi m = %s)", t, format_value(trace.heads[t].alibi_slope).c_str());
         } else {
@@ -137,6 +145,7 @@ void view_heads(AppState& state) {
         spec.lo = 0.0;
         spec.hi = 1.0;
         spec.size = inner_size;
+        spec.max_cell = max_cell;
         spec.legend = false;
         spec.axis_labels = labels;
         spec.version = state.trace_version;

@@ -57,11 +57,11 @@ Json parse_document(std::string_view text) {
         std::set<std::string> seen;
     };
     std::vector<Frame> stack;
-    const auto path = [&](const std::string& last) {
+    const auto path = [&](const std::string& last) {  // keys are the user's: quoted for the message
         std::string p;
         for (std::size_t k = 0; k + 1 < stack.size(); ++k)
-            p += stack[k].object ? (p.empty() ? "" : ".") + stack[k].key : std::string("[]");
-        return p.empty() ? last : p + "." + last;
+            p += stack[k].object ? (p.empty() ? "" : ".") + detail::message_text(stack[k].key) : std::string("[]");
+        return p.empty() ? detail::message_text(last) : p + "." + detail::message_text(last);
     };
     const Json::parser_callback_t on_event = [&](int, Json::parse_event_t event, Json& parsed) {
         switch (event) {
@@ -90,10 +90,12 @@ Json parse_document(std::string_view text) {
     try {
         return Json::parse(text.begin(), text.end(), on_event);
     } catch (const Json::exception& e) {  // a syntax error, or a number past double's range
-        // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+        // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ...; last
+        // read: '<the input's bytes>'", so it is quoted like any other input text
         std::string what = e.what();
         const std::size_t at = what.find("] ");
-        field_error("json", "expected valid JSON (" + (at == std::string::npos ? what : what.substr(at + 2)) + ")");
+        field_error("json", "expected valid JSON (" +
+                                detail::message_text(at == std::string::npos ? what : what.substr(at + 2), 200) + ")");
     }
 }
 
@@ -104,7 +106,7 @@ std::string describe(const Json& j) {
     switch (j.type()) {
         case Json::value_t::null: return "null";
         case Json::value_t::boolean: return j.get<bool>() ? "true" : "false";
-        case Json::value_t::string: return "the string " + j.dump();
+        case Json::value_t::string: return "the string " + detail::message_text(j.dump());
         case Json::value_t::object: return "an object";
         case Json::value_t::array: return "an array";
         case Json::value_t::binary: return "binary data";
@@ -120,7 +122,8 @@ void check_keys(const Json& object, const std::string& path, std::initializer_li
         if (!known) {
             std::string list;
             for (const char* name : allowed) list += (list.empty() ? "" : ", ") + std::string(name);
-            field_error(path.empty() ? it.key() : path + "." + it.key(), "unknown key; expected one of " + list);
+            const std::string key = detail::message_text(it.key());
+            field_error(path.empty() ? key : path + "." + key, "unknown key; expected one of " + list);
         }
     }
 }

@@ -118,9 +118,16 @@ Sequences detail::validate(const Config& c) {
     const Pattern& p = c.pattern;
     if (p.window < 0 || p.window > limits::max_window)
         field_error("pattern.window", "expected an integer from 0 to 4096, got " + std::to_string(p.window));
-    if (p.random < 0) field_error("pattern.random", "expected an integer >= 0, got " + std::to_string(p.random));
-    if (p.stride < 1) field_error("pattern.stride", "expected an integer >= 1, got " + std::to_string(p.stride));
-    if (c.linformer_k < 0) field_error("linformer_k", "expected an integer >= 0, got " + std::to_string(c.linformer_k));
+    // the JSON ranges, whatever the kind: a field the kind ignores still round-trips through JSON
+    if (p.random < 0 || p.random > limits::max_tokens)
+        field_error("pattern.random", "expected an integer from 0 to 4096, got " + std::to_string(p.random));
+    if (p.stride < 1 || p.stride > limits::max_tokens)
+        field_error("pattern.stride", "expected an integer from 1 to 4096, got " + std::to_string(p.stride));
+    for (std::size_t k = 0; k < p.global.size(); ++k)
+        if (p.global[k] < 0 || p.global[k] >= limits::max_tokens)
+            field_error("pattern.global[" + std::to_string(k) + "]", "expected an integer from 0 to 4095, got " + std::to_string(p.global[k]));
+    if (c.linformer_k < 0 || c.linformer_k > limits::max_tokens)
+        field_error("linformer_k", "expected an integer from 0 to 4096, got " + std::to_string(c.linformer_k));
     if (!std::isfinite(c.temperature) || !(c.temperature > 0))
         field_error("temperature", "expected a finite number > 0, got " + detail::number_text(c.temperature));
     if (c.scale.kind == ScaleKind::number && (!std::isfinite(c.scale.value) || !(c.scale.value > 0)))
@@ -288,7 +295,8 @@ xt::xtensor<int, 2> bigbird_keys(int T, int S, int r, std::uint64_t seed) {
 
 xt::xtensor<bool, 2> attention_mask(const Config& c, const Sequences& s, const xt::xtensor<int, 2>& random_keys) {
     xt::xtensor<bool, 2> mask = xt::xtensor<bool, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
-    if (c.linformer_k > 0) {  // projected keys: everything visible (validated: mask none, pattern full)
+    // projected keys: everything visible (validated: mask none, pattern full); and the plain case
+    if (c.linformer_k > 0 || (c.mask == MaskKind::none && c.pattern.kind == PatternKind::full)) {
         mask.fill(true);
         return mask;
     }
@@ -474,10 +482,14 @@ Trace forward(const Config& input) {
             head.K_unrotated = head.K;
             rotate(head.Q);
             rotate(head.K);
+            check_overflow(head.Q, "Q");
+            check_overflow(head.K, "K");
         }
         if (c.linformer_k > 0) {  // project keys and values along the sequence: (k, S)·(S, dk)
             head.K_projected = matmul(*w.E, head.K, nullptr, path);
             head.V_projected = matmul(*w.F, head.V, nullptr, path);
+            check_overflow(head.K_projected, "K_projected");
+            check_overflow(head.V_projected, "V_projected");
         }
     }
     t.stats.ms.project = clock.lap();
@@ -500,16 +512,29 @@ Trace forward(const Config& input) {
         head.scale = scale;
         if (c.positional == Positional::alibi) head.alibi_slope = std::pow(2.0, -8.0 * (h + 1) / H);
         head.scaled = xt::xtensor<double, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
-        for (int i = 0; i < s.T; ++i)
-            for (int j = 0; j < s.N; ++j) {
-                const double bias = -head.alibi_slope * std::abs(i - j);
-                if (seed)
-                    head.scaled(i, j) = (mask(i, j) ? head.scores(i, j) : seed_fill) * scale / c.temperature;
-                else if (mask(i, j))
-                    head.scaled(i, j) = head.scores(i, j) * scale / c.temperature + bias;
-                else
-                    head.scaled(i, j) = -std::numeric_limits<double>::infinity();
+        // Row by row over raw pointers, branch-free in j so that the compiler vectorizes it (this
+        // loop touches H·T·N doubles, a large part of the trace's cost beyond the forward).
+        const double masked = -std::numeric_limits<double>::infinity();
+        for (int i = 0; i < s.T; ++i) {
+            const float* score = head.scores.data() + static_cast<std::size_t>(i) * s.N;
+            const bool* allowed = mask.data() + static_cast<std::size_t>(i) * s.N;
+            double* out = head.scaled.data() + static_cast<std::size_t>(i) * s.N;
+            if (seed) {
+                for (int j = 0; j < s.N; ++j) out[j] = (allowed[j] ? score[j] : seed_fill) * scale / c.temperature;
+            } else if (head.alibi_slope == 0) {  // the bias would be -0, which leaves every sum unchanged
+                for (int j = 0; j < s.N; ++j) out[j] = allowed[j] ? score[j] * scale / c.temperature : masked;
+            } else {
+                for (int j = 0; j < s.N; ++j)
+                    out[j] = allowed[j] ? score[j] * scale / c.temperature - head.alibi_slope * std::abs(i - j) : masked;
             }
+            // a huge scale over a tiny temperature can pass double's range: the softmax of
+            // an infinite logit is NaN, so that is an error like any other overflow
+            bool overflow = false;
+            for (int j = 0; j < s.N; ++j) overflow |= (seed || allowed[j]) && !std::isfinite(out[j]);
+            if (overflow)
+                field_error("scaled", "overflowed float64 (|scores·scale/temperature| > 1.8e308); expected a smaller "
+                                      "scale or a larger temperature");
+        }
         for (int i = 0; i < s.T; ++i)
             if (std::none_of(&mask(i, 0), &mask(i, 0) + s.N, [](bool allowed) { return allowed; }))
                 head.empty_rows.push_back(i);
@@ -528,6 +553,7 @@ Trace forward(const Config& input) {
     for (int h = 0; h < H; ++h) {
         HeadTrace& head = t.heads[h];
         head.out = matmul(head.weights, c.linformer_k > 0 ? head.V_projected : head.V, nullptr, path);
+        check_overflow(head.out, "out");
         for (int i = 0; i < s.T; ++i)
             for (int k = 0; k < dk; ++k) t.concat(i, h * dk + k) = head.out(i, k);
     }

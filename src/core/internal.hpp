@@ -7,6 +7,7 @@
 
 #include "attnviz/core.hpp"
 #include "json_writer.hpp"
+#include "utf8.hpp"
 
 namespace attnviz::detail {
 
@@ -34,6 +35,40 @@ inline std::string number_text(double v) {
     if (std::isinf(v)) return v > 0 ? "infinity" : "-infinity";
     char buf[64];
     return std::string(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, v));
+}
+
+// Text from the input quoted in an error message (a key, a string value, nlohmann's "last read"
+// token): control characters escaped as in JSON (\n, \u0001), each ill-formed UTF-8 byte written
+// as \xff, at most `max_chars` code points, then "…", and "" for the empty string. Whatever was
+// typed, the message stays
+// one line of valid UTF-8 (a raw byte 0xff in it would make nlohmann's dump() throw in the app).
+inline std::string message_text(std::string_view s, std::size_t max_chars = 48) {
+    if (s.empty()) return "\"\"";  // the empty key, {"": 1}, still has a name to print
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    std::size_t i = 0, chars = 0;
+    while (i < s.size()) {
+        if (chars == max_chars) return out + "…";
+        const std::size_t begin = i;
+        char32_t cp;
+        if (!utf8::decode(s, i, cp)) {
+            const unsigned char b = static_cast<unsigned char>(s[i++]);
+            out += "\\x";
+            out += hex[b >> 4];
+            out += hex[b & 15];
+        } else if (cp == '\n') {
+            out += "\\n";
+        } else if (cp == '\t') {
+            out += "\\t";
+        } else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029) {
+            out += "\\u";
+            for (int shift = 12; shift >= 0; shift -= 4) out += hex[(cp >> shift) & 15];
+        } else {
+            out.append(s.substr(begin, i - begin));
+        }
+        ++chars;
+    }
+    return out;
 }
 
 Sequences validate(const Config& config);                 // throws FieldError

@@ -10,8 +10,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -81,40 +83,75 @@ constexpr int MR = 4, NV = 2;
 constexpr int MR = 2, NV = 4;
 #endif
 
-// C[i0 .. i0+R, j0 .. j0+V·W) = A·B + bias for one tile.
+// C[i0 .. i0+R, j0 .. j0+V·W) (+)= A[:, k0 .. k1)·B[k0 .. k1, :] for one tile: the first slice
+// of k (k0 == 0) starts from the bias, later ones from C's partial sums, so every element is
+// still summed in plain k order. `panel` holds B's rows k0 .. k1 of columns [j0, j0+V·W)
+// packed, row k at panel + (k - k0)·V·W.
 template <int R, int V>
-inline void matmul_tile(float* C, const float* A, const float* B, const float* bias, int K, int N,
-                        int i0, int j0) {
+inline void matmul_tile(float* C, const float* A, const float* panel, const float* bias, int K, int N, int i0,
+                        int j0, int k0, int k1) {
     vf acc[R][V];
     for (int v = 0; v < V; ++v) {
         const vf b0 = bias ? load(bias + j0 + v * W) : vf{};
-        for (int r = 0; r < R; ++r) acc[r][v] = b0;
+        for (int r = 0; r < R; ++r)
+            acc[r][v] = k0 == 0 ? b0 : load(C + static_cast<long>(i0 + r) * N + j0 + v * W);
     }
-    for (int k = 0; k < K; ++k) {
+    const float* a = A + static_cast<long>(i0) * K;
+    panel -= static_cast<long>(k0) * V * W;
+    for (int k = k0; k < k1; ++k) {
         vf b[V];
-        for (int v = 0; v < V; ++v) b[v] = load(B + static_cast<long>(k) * N + j0 + v * W);
+        for (int v = 0; v < V; ++v) b[v] = load(panel + static_cast<long>(k) * V * W + v * W);
         for (int r = 0; r < R; ++r) {
-            const vf a = splat(A[static_cast<long>(i0 + r) * K + k]);
-            for (int v = 0; v < V; ++v) acc[r][v] = fma(a, b[v], acc[r][v]);
+            const vf ar = splat(a[static_cast<long>(r) * K + k]);
+            for (int v = 0; v < V; ++v) acc[r][v] = fma(ar, b[v], acc[r][v]);
         }
     }
     for (int r = 0; r < R; ++r)
         for (int v = 0; v < V; ++v) store(C + static_cast<long>(i0 + r) * N + j0 + v * W, acc[r][v]);
 }
 
-// All rows of one column block of V vectors: full MR-row tiles, then single rows.
+// Cache blocking. B's vector columns are first copied, once, into panels of V vectors' width
+// ((K, V·W) each, contiguous), so the tiles read B sequentially (B's rows are N floats apart,
+// often a power of two, and would otherwise share a few cache sets and stall the prefetcher).
+// Then C is computed MC rows × KC steps of k at a time: the A block (MC·KC floats, 64 KiB)
+// stays in L2 and each KC-row slice of a panel (16 KiB in wasm) stays in L1 while every row
+// tile of the block passes over it.
+constexpr int MC = 64, KC = 256;
+
+// panel (K, V·W) = B[:, j0 .. j0+V·W)
 template <int V>
-inline void matmul_columns(float* C, const float* A, const float* B, const float* bias, int M, int K,
-                           int N, int j0) {
-    int i = 0;
-    for (; i + MR <= M; i += MR) matmul_tile<MR, V>(C, A, B, bias, K, N, i, j0);
-    for (; i < M; ++i) matmul_tile<1, V>(C, A, B, bias, K, N, i, j0);
+inline void pack_panel(float* panel, const float* B, int K, int N, int j0) {
+    for (int k = 0; k < K; ++k)
+        std::memcpy(panel + static_cast<long>(k) * V * W, B + static_cast<long>(k) * N + j0, sizeof(float) * V * W);
+}
+
+// Rows [i0, i1) of one panel's columns, for k in [k0, k1).
+template <int V>
+inline void matmul_block(float* C, const float* A, const float* panel, const float* bias, int i0, int i1, int K, int N,
+                         int j0, int k0, int k1) {
+    const float* slice = panel + static_cast<long>(k0) * V * W;
+    int i = i0;
+    for (; i + MR <= i1; i += MR) matmul_tile<MR, V>(C, A, slice, bias, K, N, i, j0, k0, k1);
+    for (; i < i1; ++i) matmul_tile<1, V>(C, A, slice, bias, K, N, i, j0, k0, k1);
 }
 
 void matmul_simd(float* C, const float* A, const float* B, const float* bias, int M, int K, int N) {
-    int j = 0;
-    for (; j + NV * W <= N; j += NV * W) matmul_columns<NV>(C, A, B, bias, M, K, N, j);
-    for (; j + W <= N; j += W) matmul_columns<1>(C, A, B, bias, M, K, N, j);
+    const int wide = N / (NV * W) * (NV * W);  // columns in panels of NV vectors
+    const int vector_columns = N - N % W;       // then panels of one vector
+    std::vector<float> panels(static_cast<std::size_t>(K) * vector_columns);
+    for (int j = 0; j < wide; j += NV * W) pack_panel<NV>(panels.data() + static_cast<long>(j) * K, B, K, N, j);
+    for (int j = wide; j < vector_columns; j += W) pack_panel<1>(panels.data() + static_cast<long>(j) * K, B, K, N, j);
+    for (int i0 = 0; i0 < M; i0 += MC) {
+        const int i1 = std::min(M, i0 + MC);
+        for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {  // K == 0 still writes the bias
+            const int k1 = std::min(K, k0 + KC);
+            for (int j = 0; j < wide; j += NV * W)
+                matmul_block<NV>(C, A, panels.data() + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1);
+            for (int j = wide; j < vector_columns; j += W)
+                matmul_block<1>(C, A, panels.data() + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1);
+        }
+    }
+    int j = vector_columns;
     // scalar tail: the last N mod W columns, summed in the same k order as the vector body
     for (int i = 0; i < M; ++i)
         for (int jj = j; jj < N; ++jj) {

@@ -1,4 +1,4 @@
-// trace_json.cpp — the Trace's JSON form (the contract in CONTRACT.md) and compute_json().
+// trace_json.cpp — the Trace's JSON form (the contract in README.md) and compute_json().
 #include <string>
 
 #include "internal.hpp"

@@ -8,7 +8,7 @@
 //   5. Defaults and limits
 //
 // A Config is what the UI edits, what `attnviz-trace` reads and what the app exports; its JSON
-// form is specified in src/core/CONTRACT.md. Explicit matrices are optional: absent ones are
+// form is specified in README.md ("The contract"). Explicit matrices are optional: absent ones are
 // generated from `seed` by run(), and the resolved config in the Trace holds them all.
 // Naming follows the paper: T queries (target tokens), S keys (source tokens; S = T for
 // self-attention), d = d_model, H = heads, dk = d / H.

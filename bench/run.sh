@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# bench/run.sh [MAX_T] — build and run every benchmark, print one table.
+#
+# Natively (g++, AVX2) and as WebAssembly SIMD128 under node (single thread, --no-liftoff),
+# with onnxruntime-web and tfjs-backend-wasm (pinned devDependencies) interleaved with the wasm
+# core in one process. MAX_T (default 4096) stops after the shapes up to that many tokens.
+# The JSON lines stay in build/bench-results/ for a closer look.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MAX_T="${1:-4096}"
+NATIVE="$ROOT/build/native-bench"
+WASM="$ROOT/build/wasm-bench"
+RESULTS="$ROOT/build/bench-results"
+export NODE_PATH=/usr/share/nodejs   # emcc needs Debian's acorn
+
+log() { printf '\033[1;34m[bench]\033[0m %s\n' "$*" >&2; }
+cd "$ROOT"
+
+if [ ! -d bench/node_modules/onnxruntime-web ] || [ ! -d bench/node_modules/@tensorflow/tfjs-backend-wasm ]; then
+  log "npm ci in bench/ (onnxruntime-web, tfjs-backend-wasm, as pinned in bench/package-lock.json)"
+  (cd bench && npm ci --no-audit --no-fund >&2)
+fi
+
+log "native build ($NATIVE)"
+[ -f "$NATIVE/CMakeCache.txt" ] || cmake -S . -B "$NATIVE" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+cmake --build "$NATIVE" --target attnviz-bench >&2
+
+log "wasm build ($WASM)"
+[ -f "$WASM/CMakeCache.txt" ] ||
+  emcmake cmake -S . -B "$WASM" -G Ninja -DCMAKE_BUILD_TYPE=Release -DATTNVIZ_BUILD_APP=OFF -DATTNVIZ_BUILD_TESTS=OFF >&2
+cmake --build "$WASM" --target attnviz-bench >&2
+
+mkdir -p "$RESULTS"
+log "native run (shapes up to T = $MAX_T)"
+"$NATIVE/attnviz-bench" "$MAX_T" > "$RESULTS/native.jsonl"
+log "wasm run with the peers (shapes up to T = $MAX_T)"
+node --no-experimental-fetch --no-liftoff bench/run_wasm.mjs "$WASM" "$MAX_T" > "$RESULTS/wasm.jsonl"
+
+node bench/report.mjs "$RESULTS/native.jsonl" "$RESULTS/wasm.jsonl" | tee "$RESULTS/table.txt"
