@@ -61,7 +61,8 @@ Json parse_document(std::string_view text) {
         std::string p;
         for (std::size_t k = 0; k + 1 < stack.size(); ++k)
             p += stack[k].object ? (p.empty() ? "" : ".") + detail::message_text(stack[k].key) : std::string("[]");
-        return p.empty() ? detail::message_text(last) : p + "." + detail::message_text(last);
+        p += (p.empty() ? "" : ".") + detail::message_text(last);
+        return detail::message_text(p, 120);  // 64 levels of long keys would not fit a line
     };
     const Json::parser_callback_t on_event = [&](int, Json::parse_event_t event, Json& parsed) {
         switch (event) {
@@ -91,11 +92,16 @@ Json parse_document(std::string_view text) {
         return Json::parse(text.begin(), text.end(), on_event);
     } catch (const Json::exception& e) {  // a syntax error, or a number past double's range
         // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ...; last
-        // read: '<the input's bytes>'", so it is quoted like any other input text
+        // read: '<the input's bytes>'; ...": the bytes are quoted like any other input text
         std::string what = e.what();
-        const std::size_t at = what.find("] ");
-        field_error("json", "expected valid JSON (" +
-                                detail::message_text(at == std::string::npos ? what : what.substr(at + 2), 200) + ")");
+        if (const std::size_t at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
+        const std::string read = "last read: '";
+        const std::size_t begin = what.find(read), end = what.rfind('\'');
+        if (begin != std::string::npos && end >= begin + read.size())
+            what = what.substr(0, begin + read.size()) +
+                   detail::message_text(std::string_view(what).substr(begin + read.size(), end - begin - read.size()), 40) +
+                   what.substr(end);
+        field_error("json", "expected valid JSON (" + detail::message_text(what, 240) + ")");
     }
 }
 

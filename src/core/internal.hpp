@@ -39,34 +39,36 @@ inline std::string number_text(double v) {
 
 // Text from the input quoted in an error message (a key, a string value, nlohmann's "last read"
 // token): control characters escaped as in JSON (\n, \u0001), each ill-formed UTF-8 byte written
-// as \xff, at most `max_chars` code points, then "…", and "" for the empty string. Whatever was
-// typed, the message stays
-// one line of valid UTF-8 (a raw byte 0xff in it would make nlohmann's dump() throw in the app).
+// as \xff, cut after `max_chars` characters as displayed (an escape counts as its length) with
+// "…", and "" for the empty string. Whatever was typed, a message stays one short line of valid
+// UTF-8 (a raw byte 0xff in it would make nlohmann's dump() throw in the app).
 inline std::string message_text(std::string_view s, std::size_t max_chars = 48) {
     if (s.empty()) return "\"\"";  // the empty key, {"": 1}, still has a name to print
     static const char hex[] = "0123456789abcdef";
     std::string out;
     std::size_t i = 0, chars = 0;
     while (i < s.size()) {
-        if (chars == max_chars) return out + "…";
         const std::size_t begin = i;
         char32_t cp;
+        std::string piece;
+        std::size_t width = 1;
         if (!utf8::decode(s, i, cp)) {
             const unsigned char b = static_cast<unsigned char>(s[i++]);
-            out += "\\x";
-            out += hex[b >> 4];
-            out += hex[b & 15];
+            piece = {'\\', 'x', hex[b >> 4], hex[b & 15]};
         } else if (cp == '\n') {
-            out += "\\n";
+            piece = "\\n";
         } else if (cp == '\t') {
-            out += "\\t";
+            piece = "\\t";
         } else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029) {
-            out += "\\u";
-            for (int shift = 12; shift >= 0; shift -= 4) out += hex[(cp >> shift) & 15];
+            piece = "\\u";
+            for (int shift = 12; shift >= 0; shift -= 4) piece += hex[(cp >> shift) & 15];
         } else {
-            out.append(s.substr(begin, i - begin));
+            piece = std::string(s.substr(begin, i - begin));
         }
-        ++chars;
+        if (piece.front() == '\\') width = piece.size();
+        if (chars + width > max_chars) return out + "…";
+        out += piece;
+        chars += width;
     }
     return out;
 }

@@ -162,13 +162,27 @@ void matmul_simd(float* C, const float* A, const float* B, const float* bias, in
         }
 }
 
+// The scalar path is the plain one-number-at-a-time baseline that `kernels: "scalar"` selects
+// and the SIMD path is measured against; without these the compilers' auto-vectorizers would
+// quietly turn its loops into SIMD code too (clang with -msimd128, g++ with -mavx2).
+#if defined(__clang__)
+#define ATTNVIZ_SCALAR_LOOP _Pragma("clang loop vectorize(disable) interleave(disable)")
+#define ATTNVIZ_SCALAR_FN
+#else
+#define ATTNVIZ_SCALAR_LOOP
+#define ATTNVIZ_SCALAR_FN __attribute__((optimize("no-tree-vectorize")))
+#endif
+
+ATTNVIZ_SCALAR_FN
 void matmul_scalar(float* C, const float* A, const float* B, const float* bias, int M, int K, int N) {
     for (int i = 0; i < M; ++i) {
         float* c = C + static_cast<long>(i) * N;
+        ATTNVIZ_SCALAR_LOOP
         for (int j = 0; j < N; ++j) c[j] = bias ? bias[j] : 0.0f;
         for (int k = 0; k < K; ++k) {
             const float a = A[static_cast<long>(i) * K + k];
             const float* b = B + static_cast<long>(k) * N;
+            ATTNVIZ_SCALAR_LOOP
             for (int j = 0; j < N; ++j) c[j] += a * b[j];
         }
     }
@@ -238,18 +252,23 @@ void softmax_row_simd(float* w, const double* logits, int n) {
     for (; j < n; ++j) w[j] *= inv;
 }
 
+ATTNVIZ_SCALAR_FN
 void softmax_row_scalar(float* w, const double* logits, int n) {
     double m = -std::numeric_limits<double>::infinity();
+    ATTNVIZ_SCALAR_LOOP
     for (int j = 0; j < n; ++j) m = logits[j] > m ? logits[j] : m;
     if (m == -std::numeric_limits<double>::infinity()) {
+        ATTNVIZ_SCALAR_LOOP
         for (int j = 0; j < n; ++j) w[j] = 0.0f;
         return;
     }
     float total = 0;
+    ATTNVIZ_SCALAR_LOOP
     for (int j = 0; j < n; ++j) {
         w[j] = std::exp(static_cast<float>(logits[j] - m));
         total += w[j];
     }
+    ATTNVIZ_SCALAR_LOOP
     for (int j = 0; j < n; ++j) w[j] /= total;
 }
 
@@ -289,14 +308,18 @@ void softmax_row_scaled_simd(float* w, const float* scores, float scale, int n) 
     for (; j < n; ++j) w[j] *= inv[0];
 }
 
+ATTNVIZ_SCALAR_FN
 void softmax_row_scaled_scalar(float* w, const float* scores, float scale, int n) {
     float m = -std::numeric_limits<float>::infinity();
+    ATTNVIZ_SCALAR_LOOP
     for (int j = 0; j < n; ++j) m = scores[j] > m ? scores[j] : m;
     float total = 0;
+    ATTNVIZ_SCALAR_LOOP
     for (int j = 0; j < n; ++j) {
         w[j] = std::exp((scores[j] - m) * scale);
         total += w[j];
     }
+    ATTNVIZ_SCALAR_LOOP
     for (int j = 0; j < n; ++j) w[j] /= total;
 }
 

@@ -2,6 +2,7 @@
 # 0; an invalid one gives exit 2, one line "attnviz-trace: <field>: ..." on stderr and nothing
 # on stdout. Inputs: CLI (the executable), WORK (a scratch directory).
 file(MAKE_DIRECTORY "${WORK}")
+string(ASCII 255 byte_ff)  # a byte that is never valid UTF-8
 
 function(expect_failure name config field)
   file(WRITE "${WORK}/${name}.json" "${config}")
@@ -15,6 +16,10 @@ function(expect_failure name config field)
   endif()
   if(NOT err MATCHES "^attnviz-trace: ${field}: [^\n]+\n$")
     message(FATAL_ERROR "${name}: expected one line 'attnviz-trace: ${field}: ...' on stderr, got: ${err}")
+  endif()
+  string(FIND "${err}" "${byte_ff}" raw_byte)
+  if(NOT raw_byte EQUAL -1)
+    message(FATAL_ERROR "${name}: expected the message in valid UTF-8, got a raw byte 0xff: ${err}")
   endif()
 endfunction()
 
@@ -53,6 +58,25 @@ expect_failure(non_finite  [=[{"text":"a","weights":{"bq":[1e39]}}]=]     "weigh
 expect_failure(limit       [=[{"text":"a","pattern":{"window":-1}}]=]     "pattern.window")
 expect_failure(duplicate   [=[{"text":"a","seed":1,"seed":2}]=]           "seed")
 expect_failure(temperature [=[{"text":"a","temperature":0}]=]             "temperature")
+
+# what a person can paste (issue 6): each bad input is exit 2 and one line on stderr, which
+# quotes the input's bytes as text (an invalid byte is written \xff, a newline \n)
+string(REPEAT "ab " 33334 hundred_thousand)
+string(REPEAT "[" 100 deep_open)
+string(REPEAT "]" 100 deep_close)
+expect_failure(empty_file     ""                                              "json")
+expect_failure(empty_text     [=[{"text":""}]=]                               "text")
+expect_failure(whitespace     [=[{"text":" \t\n\u3000"}]=]                    "text")
+expect_failure(long_text      "{\"text\":\"${hundred_thousand}\"}"            "text")
+expect_failure(invalid_utf8   "{\"text\":\"a${byte_ff}b\"}"                   "json")
+expect_failure(invalid_token  [=[{"tokens":["a","\udc00"]}]=]                 "json")
+expect_failure(deep           "{\"text\":\"a\",\"tokens\":${deep_open}${deep_close}}" "json")
+expect_failure(huge_number    [=[{"text":"a","temperature":1e400}]=]          "json")
+expect_failure(huge_integer   [=[{"text":"a","d_model":99999999999999999999}]=] "d_model")
+expect_failure(truncated      [=[{"text":"a","pattern":{"kind":"lo]=]         "json")
+expect_failure(overflow       [=[{"text":"a b","scale":1e300,"temperature":1e-300}]=] "scaled")
+expect_failure(window_huge    [=[{"text":"a","pattern":{"window":100000}}]=]  "pattern.window")
+expect_failure(key_newline    [=[{"text":"a","x\ny":1}]=]                     [=[x\\ny]=])
 
 # an unreadable file
 execute_process(COMMAND "${CLI}" "${WORK}/does-not-exist.json" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
