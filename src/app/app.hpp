@@ -3,14 +3,15 @@
 // Index
 //   1. Selection      what the user pointed at (head, pinned cell, hovered token)
 //   2. AppState       the config being edited, the last good trace, UI choices
-//   3. Engine calls   apply_config(), recompute(): config → core → trace
+//   3. Engine calls   apply_config(), recompute(): config → core (a RunJob, a few ms a frame) → trace
 //   4. Layout         the fixed three-column layout, the views' tabs
 //   5. Views          one function per view, each in its own file (view_*.cpp)
 //   6. Page hooks     JSON for window.attnviz (app_state.cpp)
 //
 // Data flows one way: views read `const attnviz::Trace&` (never computing attention), and
-// write edits into AppState::config; recompute() runs the core once per edit and keeps the
-// last good trace on screen when the engine refuses a config.
+// write edits into AppState::config; recompute() runs the core once per edit, spread over as
+// many frames as it takes (the page never blocks), and keeps the last good trace on screen
+// while it computes, when the engine refuses a config and when the user cancels.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +68,9 @@ struct AppState {
     std::uint64_t trace_version = 0;        // bumps with every new trace (texture caches key on it)
     std::string error;                      // the engine's message for the current config, or empty
     bool dirty = true;                      // the config changed since the last run
+    std::shared_ptr<RunJob> job;            // the pass in flight for the current config, null when none
+    int job_frames = 0;                     // frames `job` has computed in (the progress bar shows from the second)
+    bool cancelled = false;                 // the user cancelled the last pass: `trace` is of an earlier config
     bool reset_widgets = false;             // a config arrived from outside (import, link, lesson): drop stale edit buffers
     long long recomputes = 0;               // how many times the core ran (test hook)
 
@@ -92,7 +96,8 @@ struct AppState {
 // 3. Engine calls
 //-----------------------------------------------------------------------------
 void apply_config(AppState& state, const Config& config);  // replace the config (lessons, imports, URL)
-void recompute(AppState& state);                           // run the core if the config changed
+void recompute(AppState& state);                           // start the core if the config changed; step it within the frame's budget
+void cancel_recompute(AppState& state);                    // drop the pass in flight, keep the last good trace
 void recompute_compare(AppState& state);                   // same for the compare configuration
 std::string field_error(const AppState& state, const char* field);  // the engine's message if it names `field`
 

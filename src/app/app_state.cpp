@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "app.hpp"
 #include "app_state.hpp"
@@ -28,6 +29,34 @@ Config effective_config(const AppState& state) {
     return config;
 }
 
+// Milliseconds of computing per frame: half a 60 Hz frame, leaving the rest to drawing. Teaching
+// sizes take a fraction of it, so their trace still arrives in the frame of the edit.
+constexpr double kFrameBudgetMs = 8.0;
+
+// The selections index the trace on screen: fit them to it every frame, since a pass in flight
+// keeps an earlier trace on screen that may have fewer heads or tokens than the new config.
+void fit_selection(AppState& state) {
+    if (!state.trace) return;
+    const int heads = static_cast<int>(state.trace->heads.size());
+    state.selected_head = std::clamp(state.selected_head, 0, heads - 1);
+    state.heads_shown.resize(heads, true);
+    if (state.pinned && (state.pinned->query >= state.trace->T || state.pinned->key >= state.trace->N)) state.pinned.reset();
+}
+
+// The main pass ended: swap in its trace, or keep the last good one and show the message.
+void finish_job(AppState& state) {
+    Expected<Trace> result = state.job->take();
+    state.job.reset();
+    state.compare.dirty = true;
+    if (!result) {
+        state.error = result.error();
+        return;
+    }
+    state.error.clear();
+    state.trace = std::make_shared<const Trace>(std::move(result.value()));
+    ++state.trace_version;
+}
+
 // Runs `config` and stores the outcome: a new trace, or the engine's message with the old trace kept.
 void run_into(const Config& config, std::shared_ptr<const Trace>& trace, std::string& error) {
     auto result = run(config);
@@ -37,6 +66,23 @@ void run_into(const Config& config, std::shared_ptr<const Trace>& trace, std::st
     }
     error.clear();
     trace = std::make_shared<const Trace>(std::move(result.value()));
+}
+
+// A key from a link, as a message may show it: one line, at most 40 bytes, control bytes escaped.
+std::string printable_key(const std::string& key) {
+    std::size_t cut = std::min<std::size_t>(key.size(), 40);
+    while (cut < key.size() && cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;  // whole characters only
+    std::string out;
+    for (unsigned char c : key.substr(0, cut)) {
+        if (c < 0x20 || c == 0x7f) {
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\x%02x", c);
+            out += esc;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return cut < key.size() ? out + "…" : out;
 }
 
 }  // namespace
@@ -70,25 +116,39 @@ void apply_config(AppState& state, const Config& config) {
 }
 
 void recompute(AppState& state) {
-    if (state.dirty) {
+    if (state.dirty) {  // a new config: cancel the pass in flight, start its own
         state.dirty = false;
-        const auto before = state.trace;
-        run_into(effective_config(state), state.trace, state.error);
+        state.cancelled = false;
+        state.job.reset();
         ++state.recomputes;
-        if (state.trace != before) {
-            ++state.trace_version;
-            const int heads = static_cast<int>(state.trace->heads.size());
-            state.selected_head = std::clamp(state.selected_head, 0, heads - 1);
-            state.heads_shown.resize(heads, true);
-            if (state.pinned && (state.pinned->query >= state.trace->T || state.pinned->key >= state.trace->N)) state.pinned.reset();
+        Expected<RunJob> started = RunJob::start(effective_config(state));
+        if (started) {
+            state.error.clear();  // valid; an overflow, if any, is known at the end
+            state.job = std::make_shared<RunJob>(std::move(started.value()));
+            state.job_frames = 0;
+        } else {
+            state.error = started.error();
+            state.compare.dirty = true;
         }
-        state.compare.dirty = true;
     }
+    if (state.job) {
+        ++state.job_frames;
+        if (state.job->step(kFrameBudgetMs)) finish_job(state);
+    }
+    fit_selection(state);
     recompute_compare(state);
 }
 
+void cancel_recompute(AppState& state) {
+    if (!state.job) return;
+    state.job.reset();
+    state.cancelled = true;
+}
+
+// The compare view's right-hand pass runs at once, in the frame (it waits for the main pass,
+// whose text it borrows): comparing is for teaching sizes.
 void recompute_compare(AppState& state) {
-    if (!state.compare.dirty || state.view != View::compare) return;
+    if (!state.compare.dirty || state.view != View::compare || state.job) return;
     state.compare.dirty = false;
     Config right = state.compare.config;
     const Config left = effective_config(state);
@@ -116,6 +176,10 @@ std::string state_json(const AppState& state) {
     out["text"] = state.text;
     out["error"] = state.error;
     out["recomputes"] = state.recomputes;
+    out["computing"] = state.job != nullptr;
+    out["progress"] = state.job ? state.job->progress() : 1.0;
+    out["stage"] = state.job ? state.job->stage() : "";
+    out["cancelled"] = state.cancelled;
     out["tokens"] = state.trace ? nlohmann::json(state.trace->tokens) : nlohmann::json::array();
     out["source_tokens"] = state.trace ? nlohmann::json(state.trace->source_tokens) : nlohmann::json::array();
     out["compare_error"] = state.compare.error;
@@ -150,12 +214,12 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     if (!doc.is_object()) return "state: expected a JSON object";
     if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
     // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
-    static const char* const read_only[] = {"text", "error", "recomputes", "tokens", "source_tokens", "compare_error", "layout", "readout", "hovered_token", "hovered_side"};
+    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "tokens", "source_tokens", "compare_error", "layout", "readout", "hovered_token", "hovered_side"};
     for (const auto& item : doc.items()) {
         const std::string& key = item.key();
         if (key == "config" || key == "ui" || key == "compare") continue;
         if (std::find_if(std::begin(read_only), std::end(read_only), [&](const char* k) { return key == k; }) == std::end(read_only))
-            return "state." + key + ": unknown key";
+            return "state." + printable_key(key) + ": unknown key";
     }
 
     auto config = parse_config(doc.at("config").dump());
@@ -211,7 +275,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
                     next.pinned = Cell{value[0].get<int>(), value[1].get<int>()};
                 else return "state.ui.pinned: expected null or [query, key]";
             } else {
-                return "state.ui." + key + ": unknown key";
+                return "state.ui." + printable_key(key) + ": unknown key";
             }
         }
     }

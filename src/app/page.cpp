@@ -10,6 +10,7 @@
 #include "attnviz/json.hpp"
 #include "fonts.hpp"
 #include "heatmap.hpp"
+#include "view_matrices_catalog.hpp"
 #include "imgui.h"
 
 namespace attnviz::app {
@@ -188,6 +189,26 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_set_state(const char* json) {
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_trace_json() {
     return attnviz::app::to_c(g_state && g_state->trace ? attnviz::trace_to_json(*g_state->trace) : std::string("null"));
+}
+
+// One matrix of the current trace, {"name", "head"} → {name, head, rows, cols, values} (the
+// matrices view's names; masked cells of `scaled` as null), or null: what a test reads of a
+// trace too large to fetch whole (at T = 1024 the trace's JSON is hundreds of megabytes).
+EMSCRIPTEN_KEEPALIVE const char* attnviz_matrix_json(const char* request_json) {
+    const auto request = attnviz::parse_json_strict(request_json);
+    if (!g_state || !g_state->trace || !request || !request.value().is_object()) return "null";
+    const nlohmann::json& r = request.value();
+    const std::string name = r.value("name", std::string());
+    const int head = r.value("head", 0);
+    if (head < 0 || head >= static_cast<int>(g_state->trace->heads.size())) return "null";
+    const attnviz::app::MatrixEntry m = attnviz::app::find_matrix(*g_state->trace, head, name);
+    if (!*m.name || !m.applies()) return "null";
+    const attnviz::Matrix values = attnviz::app::exportable(m);
+    nlohmann::json rows = nlohmann::json::array();
+    for (std::size_t i = 0; i < values.shape(0); ++i)
+        rows.push_back(std::vector<float>(&values(i, 0), &values(i, 0) + values.shape(1)));
+    return attnviz::app::to_c(
+        nlohmann::json{{"name", name}, {"head", head}, {"rows", m.rows()}, {"cols", m.cols()}, {"values", rows}}.dump());
 }
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_compute(const char* config_json) {

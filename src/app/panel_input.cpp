@@ -1,5 +1,9 @@
-// Input panel: the sentence box, the source sentence for cross-attention, and the tokens as
-// numbered chips (hovering a chip highlights that token in the lines view).
+// Input panel: the sentence box, the source sentence for cross-attention, the progress of a
+// long computation (with Cancel), and the tokens as numbered chips (hovering a chip highlights
+// that token in the lines view).
+#include <cstdio>
+#include <string>
+
 #include "app.hpp"
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
@@ -13,6 +17,35 @@ void error_line(const std::string& message) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.54f, 0.5f, 1.0f));
     ImGui::TextWrapped("%s", message.c_str());
     ImGui::PopStyleColor();
+}
+
+// What a pass is doing, for the progress bar: the RunJob stage in words, and the head.
+std::string stage_label(const RunJob& job) {
+    static const struct { const char* stage; const char* words; } kWords[] = {
+        {"embed", "embeddings"},      {"positional", "positions"}, {"project", "projections"},
+        {"scores", "scores"},         {"softmax", "softmax"},      {"weighted_sum", "weights·V"},
+        {"output", "output projection"},
+    };
+    std::string label = job.stage();
+    for (const auto& w : kWords)
+        if (label == w.stage) label = w.words;
+    if (job.head() >= 0) label += ", head " + std::to_string(job.head());
+    return label;
+}
+
+// Shown once a pass has taken more than a frame: the last good view stays on screen meanwhile.
+void computing_bar(AppState& state) {
+    if (!state.job || state.job_frames < 2) return;
+    const float cancel_w = ImGui::CalcTextSize("Cancel").x + 2 * ImGui::GetStyle().FramePadding.x;
+    char overlay[96];
+    std::snprintf(overlay, sizeof overlay, "%s — %d%%", stage_label(*state.job).c_str(),
+                  static_cast<int>(state.job->progress() * 100));
+    ImGui::ProgressBar(static_cast<float>(state.job->progress()), ImVec2(-cancel_w - ImGui::GetStyle().ItemSpacing.x, 0),
+                       overlay);
+    record_item(state, "progress_bar");
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel")) cancel_recompute(state);
+    record_item(state, "cancel_button");
 }
 
 void token_chips(AppState& state, const std::vector<std::string>& tokens, const char* id) {
@@ -68,10 +101,15 @@ void panel_input(AppState& state) {
                         !field_error(state, "embeddings").empty() || !field_error(state, "source_text").empty() ||
                         !field_error(state, "source_tokens").empty();
     if (!e.empty() && !placed && state.presentation) error_line(e);  // controls are hidden: say it here
+    computing_bar(state);
 
     if (!state.trace) return;
     ImGui::Separator();
-    ImGui::Text("Tokens (%zu)%s", state.trace->tokens.size(), state.error.empty() ? "" : " — last good input");
+    const char* note = !state.error.empty() ? " — last good input"
+                       : state.job          ? " — computing the new input"
+                       : state.cancelled    ? " — cancelled, previous input"
+                                            : "";
+    ImGui::Text("Tokens (%zu)%s", state.trace->tokens.size(), note);
     token_chips(state, state.trace->tokens, "tokens");
     if (state.trace->cross) {
         ImGui::Text("Source tokens (%zu)", state.trace->source_tokens.size());

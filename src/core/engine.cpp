@@ -1,6 +1,7 @@
 // engine.cpp — validate a Config, then compute the attention pass into a Trace.
 //
-// run() reads like the maths, one stage per function:
+// The pass (RunJob::State::plan, stepped by RunJob; run() steps it to the end in one call) reads
+// like the maths, one stage per task:
 //   tokens -> X -> X_in = X + positional -> Q, K, V (RoPE) -> per head: (Linformer) scores = Q·Kᵀ
 //   -> scaled = scores·scale/temperature + ALiBi, masked -> weights = softmax -> out = weights·V
 //   -> concat -> output = concat·Wo + bo.
@@ -8,8 +9,10 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "internal.hpp"
@@ -37,6 +40,7 @@ void check_utf8(const std::string& s, const std::string& field) {
 
 template <class Tensor>
 void check_finite(const Tensor& t, const std::string& field) {
+    if (kernels::all_finite(t.data(), t.size())) return;  // vectorized; the loop below names the cell
     for (std::size_t k = 0; k < t.size(); ++k) {
         if (std::isfinite(t.data()[k])) continue;
         std::string where = field;
@@ -293,12 +297,13 @@ xt::xtensor<int, 2> bigbird_keys(int T, int S, int r, std::uint64_t seed) {
     return keys;
 }
 
-xt::xtensor<bool, 2> attention_mask(const Config& c, const Sequences& s, const xt::xtensor<int, 2>& random_keys) {
-    xt::xtensor<bool, 2> mask = xt::xtensor<bool, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
+// Rows [i0, i1) of the mask.   mask (T, N), random_keys (T, random) or (0, 0)
+void attention_mask_rows(xt::xtensor<bool, 2>& mask, const Config& c, const Sequences& s,
+                         const xt::xtensor<int, 2>& random_keys, int i0, int i1) {
     // projected keys: everything visible (validated: mask none, pattern full); and the plain case
     if (c.linformer_k > 0 || (c.mask == MaskKind::none && c.pattern.kind == PatternKind::full)) {
-        mask.fill(true);
-        return mask;
+        std::fill(&mask(i0, 0), &mask(i0, 0) + static_cast<std::size_t>(i1 - i0) * s.N, true);
+        return;
     }
     const std::vector<std::string>& keys = s.cross ? s.source_tokens : s.tokens;
     const Pattern& p = c.pattern;
@@ -307,7 +312,7 @@ xt::xtensor<bool, 2> attention_mask(const Config& c, const Sequences& s, const x
         if (g < s.T) global_query[g] = true;
         if (g < s.S) global_key[g] = true;
     }
-    for (int i = 0; i < s.T; ++i)
+    for (int i = i0; i < i1; ++i)
         for (int j = 0; j < s.S; ++j) {
             bool base = true;
             if (c.mask == MaskKind::causal) base = j <= i;
@@ -326,7 +331,7 @@ xt::xtensor<bool, 2> attention_mask(const Config& c, const Sequences& s, const x
             mask(i, j) = base && pattern;
         }
     if (p.kind == PatternKind::bigbird)
-        for (int i = 0; i < s.T; ++i)
+        for (int i = i0; i < i1; ++i)
             for (std::size_t k = 0; k < random_keys.shape(1); ++k) {
                 const int j = random_keys(i, k);
                 bool base = true;
@@ -334,18 +339,18 @@ xt::xtensor<bool, 2> attention_mask(const Config& c, const Sequences& s, const x
                 if (c.mask == MaskKind::padding) base = keys[j] != c.pad_token;
                 mask(i, j) = base;
             }
-    return mask;
 }
 
 //-----------------------------------------------------------------------------
 // Small tensor helpers
 //-----------------------------------------------------------------------------
-// out = a·b + bias.   out (M, N), a (M, K), b (K, N), bias (N) or none
-Matrix matmul(const Matrix& a, const Matrix& b, const Vector* bias, Kernels path) {
-    Matrix out = Matrix::from_shape({a.shape(0), b.shape(1)});
-    kernels::matmul(out.data(), a.data(), b.data(), bias ? bias->data() : nullptr, static_cast<int>(a.shape(0)),
-                    static_cast<int>(a.shape(1)), static_cast<int>(b.shape(1)), path);
-    return out;
+// Rows [r0, r1) of out = a·b + bias.   out (M, N), a (M, K), b (K, N), bias (N) or none.
+// Each element is the same sum in the same order whichever rows a call covers, so computing a
+// matrix by blocks of rows gives it bit for bit as one call would.
+void matmul_rows(Matrix& out, const Matrix& a, const Matrix& b, const Vector* bias, int r0, int r1, Kernels path) {
+    const std::size_t K = a.shape(1), N = b.shape(1);
+    kernels::matmul(out.data() + r0 * N, a.data() + r0 * K, b.data(), bias ? bias->data() : nullptr, r1 - r0,
+                    static_cast<int>(K), static_cast<int>(N), path);
 }
 
 // Columns [h·dk, (h+1)·dk) of x, contiguous.   (rows, dk)
@@ -370,10 +375,12 @@ Matrix add(const Matrix& a, const Matrix& b) {
 }
 
 // A stage whose float32 result overflowed (inputs near 3.4e38) is an error: JSON has no inf.
-void check_overflow(const Matrix& m, const char* stage) {
-    for (float v : m)
-        if (!std::isfinite(v))
-            field_error(stage, "overflowed float32 (|value| > 3.4e38); expected embeddings and weights small enough");
+// Rows [r0, r1) of m, or all of it.
+void check_overflow(const Matrix& m, const char* stage, std::size_t r0 = 0,
+                    std::size_t r1 = std::numeric_limits<std::size_t>::max()) {
+    r1 = std::min(r1, m.shape(0));
+    if (!kernels::all_finite(m.data() + r0 * m.shape(1), (r1 - r0) * m.shape(1)))
+        field_error(stage, "overflowed float32 (|value| > 3.4e38); expected embeddings and weights small enough");
 }
 
 Matrix rows_prefix(const Matrix& m, std::size_t rows) {
@@ -404,49 +411,203 @@ double tensor_bytes(const Trace& t) {
     return b;
 }
 
-class StageClock {
-public:
-    double lap() {  // milliseconds since the previous lap
-        const auto now = std::chrono::steady_clock::now();
-        const double ms = std::chrono::duration<double, std::milli>(now - last_).count();
-        last_ = now;
-        return ms;
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Runs `work`, turning the core's exceptions into run()'s error messages (nullopt: no error).
+template <class Work>
+std::optional<std::string> guarded(Work&& work) {
+    try {
+        work();
+        return std::nullopt;
+    } catch (const detail::FieldError& e) {
+        return e.message;
+    } catch (const std::bad_alloc&) {
+        return std::string("config: expected a trace that fits in memory (fewer tokens, heads or d_model)");
+    } catch (const std::exception& e) {
+        return std::string("config: ") + e.what();
+    }
+}
+
+// Work is counted in multiply-adds of a matmul; a cell of another stage weighs what it costs
+// next to one (measured natively at T = 1024, d_model 256: a scaled cell, written in double with
+// its mask, about 250; a softmax cell about 120; a sinusoid about 500).
+constexpr double kCellGenerated = 64, kCellPositional = 512, kCellCopy = 8, kCellMask = 16, kCellScaled = 256,
+                 kCellSoftmax = 128;
+
+// Rows per step of a task whose rows cost `work_per_row` each: about `work_per_step`, in
+// multiples of 16 rows, which the kernels' row tiles divide.
+int block_rows(int rows, double work_per_row, double work_per_step) {
+    const double fit = std::floor(work_per_step / std::max(work_per_row, 1.0) / 16) * 16;
+    return static_cast<int>(std::min(std::max(fit, 16.0), static_cast<double>(std::max(rows, 1))));
+}
+
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// The forward pass, as a list of tasks that a RunJob steps through
+//-----------------------------------------------------------------------------
+// The tasks keep the order run() has always computed in — each stage for every head before
+// the next stage — so a config that fails, fails with the same message. A task computes rows
+// [r0, r1) of one stage (rows of Q, of one head's scores, …), a block per step; row blocks of a
+// matmul, of the scaling and of the softmax give every element exactly as the whole matrix does.
+struct RunJob::State {
+    struct Task {
+        const char* stage;                      // as named in StageTimes
+        double StageTimes::*time;               // where its time adds up
+        int head;                               // the head it computes, -1 when not per head
+        int rows;                               // rows to compute (1 for a task done in one step)
+        int block;                              // rows per step
+        double work_per_row;                    // estimated cost, for progress()
+        std::function<void(int, int)> compute;  // computes rows [r0, r1)
+    };
+
+    Config input;                  // the config as given, until resolved into trace.config
+    Sequences s;                   // tokens and sizes, from validation
+    Trace t;                       // filled stage by stage
+    Matrix Q, K, V;                // (T, d), (S, d), (S, d): every head's projections, until split per head
+    Matrix keys_t;                 // (dk, N): the current head's keys (projected with Linformer), transposed
+    xt::xtensor<bool, 2> mask;     // (T, N): mask ∩ pattern, shared by the heads
+    double scale = 0;              // factor on the raw scores
+
+    std::vector<Task> tasks;       // the whole pass, in order
+    std::size_t next = 0;          // the task the next step works on
+    int row = 0;                   // its next row
+    double work_done = 0, work_total = 0;
+    std::optional<std::string> error;  // run()'s message once a step failed
+    double work_per_step = RunJob::default_work_per_step;
+
+    bool done() const { return error || next == tasks.size(); }
+
+    void plan_task(const char* stage, double StageTimes::*time, int head, int rows, double work_per_row,
+             std::function<void(int, int)> compute) {
+        const int block = rows == 1 ? 1 : block_rows(rows, work_per_row, work_per_step);
+        tasks.push_back({stage, time, head, rows, block, work_per_row, std::move(compute)});
+        work_total += work_per_row * rows;
     }
 
-private:
-    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+    void plan();
+    void embed();
+    void positions();
+    void split_head(int h);
+    void scores_rows(int h, int r0, int r1);
+    void scaled_rows(int h, int r0, int r1);
+    void weighted_sum_rows(int h, int r0, int r1);
+    void finish();
 };
 
-//-----------------------------------------------------------------------------
-// The forward pass
-//-----------------------------------------------------------------------------
-Trace forward(const Config& input) {
-    StageClock clock;
-    const auto start = std::chrono::steady_clock::now();
-    Trace t;
-    const Sequences s = detail::validate(input);
-    t.stats.ms.tokenize = clock.lap();
+// tokens -> X -> X_in -> Q, K, V (RoPE, Linformer) -> per head: mask, scores, scaled -> weights
+// -> out -> concat -> output.
+void RunJob::State::plan() {
+    const int T = s.T, S = s.S, N = s.N, H = input.heads, d = input.d_model, dk = d / H;
+    const double dd = static_cast<double>(d) * d;
+    const bool seed = input.variant == Variant::seed_module;
+    plan_task("embed", &StageTimes::embed, -1, 1, kCellGenerated * ((T + S) * d + 4 * dd), [this](int, int) { embed(); });
+    const double positional_cell = input.positional == Positional::sinusoidal ? kCellPositional : kCellCopy;
+    plan_task("positional", &StageTimes::positional, -1, 1, positional_cell * (T + S) * d, [this](int, int) { positions(); });
 
-    t.config = resolve(input, s);
+    // Q, K, V: projections (standard) or the input itself (seed_module, as printed)
+    const auto projection = [this](Matrix& out, bool keys, std::optional<Matrix> Weights::*w, std::optional<Vector> Weights::*b,
+                                   const char* name) {
+        return [this, &out, keys, w, b, name](int r0, int r1) {
+            const Matrix& in = keys && s.cross ? t.source_X_in : t.X_in;  // (T, d) or (S, d)
+            if (r0 == 0) out = Matrix::from_shape({in.shape(0), in.shape(1)});
+            matmul_rows(out, in, *(t.config.weights.*w), &*(t.config.weights.*b), r0, r1, t.config.kernels);
+            check_overflow(out, name, r0, r1);
+        };
+    };
+    if (seed) {
+        plan_task("project", &StageTimes::project, -1, 1, kCellCopy * (T + 2 * S) * d, [this](int, int) {
+            t.skips_qkv_projection = true;
+            t.scales_by_sqrt_dmodel = t.config.scale.kind == ScaleKind::inv_sqrt_dmodel;
+            Q = t.X_in;
+            K = V = s.cross ? t.source_X_in : t.X_in;
+        });
+    } else {
+        plan_task("project", &StageTimes::project, -1, T, dd, projection(Q, false, &Weights::Wq, &Weights::bq, "Q"));
+        plan_task("project", &StageTimes::project, -1, S, dd, projection(K, true, &Weights::Wk, &Weights::bk, "K"));
+        plan_task("project", &StageTimes::project, -1, S, dd, projection(V, true, &Weights::Wv, &Weights::bv, "V"));
+    }
+    for (int h = 0; h < H; ++h) {
+        plan_task("project", &StageTimes::project, h, 1, kCellCopy * (T + 2 * S) * dk, [this, h](int, int) { split_head(h); });
+        if (input.linformer_k > 0) {  // project keys and values along the sequence: (k, S)·(S, dk)
+            const auto along = [this, h](Matrix HeadTrace::*out, Matrix HeadTrace::*in, std::optional<Matrix> Weights::*w,
+                                         const char* name) {
+                return [this, h, out, in, w, name](int r0, int r1) {
+                    HeadTrace& head = t.heads[h];
+                    const Matrix& proj = *(t.config.weights.*w);  // (k, S)
+                    if (r0 == 0) head.*out = Matrix::from_shape({proj.shape(0), (head.*in).shape(1)});
+                    matmul_rows(head.*out, proj, head.*in, nullptr, r0, r1, t.config.kernels);
+                    check_overflow(head.*out, name, r0, r1);
+                };
+            };
+            plan_task("project", &StageTimes::project, h, N, static_cast<double>(S) * dk,
+                along(&HeadTrace::K_projected, &HeadTrace::K, &Weights::E, "K_projected"));
+            plan_task("project", &StageTimes::project, h, N, static_cast<double>(S) * dk,
+                along(&HeadTrace::V_projected, &HeadTrace::V, &Weights::F, "V_projected"));
+        }
+    }
+
+    // mask ∩ pattern, then per head scores = Q·Kᵀ and scaled = scores·scale/temperature + ALiBi
+    plan_task("scores", &StageTimes::scores, -1, T, kCellMask * N, [this](int r0, int r1) {
+        const Config& c = t.config;
+        if (r0 == 0) {
+            if (c.pattern.kind == PatternKind::bigbird && c.linformer_k == 0)
+                t.random_keys = bigbird_keys(s.T, s.S, c.pattern.random, c.seed);
+            mask = xt::xtensor<bool, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
+        }
+        attention_mask_rows(mask, c, s, t.random_keys, r0, r1);
+    });
+    for (int h = 0; h < H; ++h) {
+        plan_task("scores", &StageTimes::scores, h, T, static_cast<double>(N) * dk,
+            [this, h](int r0, int r1) { scores_rows(h, r0, r1); });
+        plan_task("scores", &StageTimes::scores, h, T, kCellScaled * N, [this, h](int r0, int r1) { scaled_rows(h, r0, r1); });
+    }
+
+    // weights = softmax over each row (subtracting the row max for numerical stability)
+    for (int h = 0; h < H; ++h)
+        plan_task("softmax", &StageTimes::softmax, h, T, kCellSoftmax * N, [this, h](int r0, int r1) {
+            HeadTrace& head = t.heads[h];
+            if (r0 == 0) head.weights = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
+            kernels::softmax_rows(&head.weights(r0, 0), &head.scaled(r0, 0), r1 - r0, s.N, t.config.kernels);
+        });
+
+    // out = weights·V, concatenated head by head
+    for (int h = 0; h < H; ++h)
+        plan_task("weighted_sum", &StageTimes::weighted_sum, h, T, static_cast<double>(N) * dk,
+            [this, h](int r0, int r1) { weighted_sum_rows(h, r0, r1); });
+
+    // output = concat·Wo + bo
+    plan_task("output", &StageTimes::output, -1, T, dd, [this](int r0, int r1) {
+        if (r0 == 0) t.output = Matrix::from_shape({t.concat.shape(0), t.concat.shape(1)});
+        matmul_rows(t.output, t.concat, *t.config.weights.Wo, &*t.config.weights.bo, r0, r1, t.config.kernels);
+        check_overflow(t.output, "output", r0, r1);
+    });
+    plan_task("output", &StageTimes::total, -1, 1, 0, [this](int, int) { finish(); });
+}
+
+void RunJob::State::embed() {
+    t.config = resolve(std::move(input), s);
     const Config& c = t.config;
-    const Kernels path = c.kernels;
     t.tokens = s.tokens;
     t.source_tokens = s.source_tokens;
     t.cross = s.cross;
     t.T = s.T;
     t.S = s.S;
     t.N = s.N;
-    const int H = c.heads, d = c.d_model, dk = d / H;
-    t.head_dim = dk;
+    t.head_dim = c.d_model / c.heads;
     t.temperature = c.temperature;
     t.X = *c.embeddings;
     if (s.cross) t.source_X = *c.source_embeddings;
-    t.stats.ms.embed = clock.lap();
+}
 
-    // X_in = X + positional (sinusoidal, learned); RoPE and ALiBi act later, on Q·K
+// X_in = X + positional (sinusoidal, learned); RoPE and ALiBi act later, on Q·K
+void RunJob::State::positions() {
+    const Config& c = t.config;
     if (c.positional == Positional::sinusoidal) {
-        t.positional = sinusoidal(s.T, d);
-        if (s.cross) t.source_positional = sinusoidal(s.S, d);
+        t.positional = sinusoidal(s.T, c.d_model);
+        if (s.cross) t.source_positional = sinusoidal(s.S, c.d_model);
     } else if (c.positional == Positional::learned) {
         t.positional = rows_prefix(*c.weights.P, s.T);
         if (s.cross) t.source_positional = rows_prefix(*c.weights.P, s.S);
@@ -457,139 +618,186 @@ Trace forward(const Config& input) {
         t.source_X_in = t.source_positional.size() ? add(t.source_X, t.source_positional) : t.source_X;
         check_overflow(t.source_X_in, "source_X_in");
     }
-    const Matrix& keys_in = s.cross ? t.source_X_in : t.X_in;  // (S, d)
-    t.stats.ms.positional = clock.lap();
+}
 
-    // Q, K, V: projections (standard) or the input itself (seed_module, as printed)
-    const bool seed = c.variant == Variant::seed_module;
-    t.skips_qkv_projection = seed;
-    t.scales_by_sqrt_dmodel = seed && c.scale.kind == ScaleKind::inv_sqrt_dmodel;
-    const Weights& w = c.weights;
-    const Matrix Q = seed ? t.X_in : matmul(t.X_in, *w.Wq, &*w.bq, path);   // (T, d)
-    const Matrix K = seed ? keys_in : matmul(keys_in, *w.Wk, &*w.bk, path);  // (S, d)
-    const Matrix V = seed ? keys_in : matmul(keys_in, *w.Wv, &*w.bv, path);  // (S, d)
-    check_overflow(Q, "Q");
-    check_overflow(K, "K");
-    check_overflow(V, "V");
-    t.heads.resize(H);
-    for (int h = 0; h < H; ++h) {
-        HeadTrace& head = t.heads[h];
-        head.Q = head_slice(Q, h, dk);
-        head.K = head_slice(K, h, dk);
-        head.V = head_slice(V, h, dk);
-        if (c.positional == Positional::rope) {
-            head.Q_unrotated = head.Q;
-            head.K_unrotated = head.K;
-            rotate(head.Q);
-            rotate(head.K);
-            check_overflow(head.Q, "Q");
-            check_overflow(head.K, "K");
-        }
-        if (c.linformer_k > 0) {  // project keys and values along the sequence: (k, S)·(S, dk)
-            head.K_projected = matmul(*w.E, head.K, nullptr, path);
-            head.V_projected = matmul(*w.F, head.V, nullptr, path);
-            check_overflow(head.K_projected, "K_projected");
-            check_overflow(head.V_projected, "V_projected");
-        }
+// Head h's columns of Q, K, V, rotated with RoPE. Q, K, V are freed after the last head.
+void RunJob::State::split_head(int h) {
+    const int H = t.config.heads, dk = t.config.d_model / H;
+    if (h == 0) t.heads.resize(H);
+    HeadTrace& head = t.heads[h];
+    head.Q = head_slice(Q, h, dk);
+    head.K = head_slice(K, h, dk);
+    head.V = head_slice(V, h, dk);
+    if (t.config.positional == Positional::rope) {
+        head.Q_unrotated = head.Q;
+        head.K_unrotated = head.K;
+        rotate(head.Q);
+        rotate(head.K);
+        check_overflow(head.Q, "Q");
+        check_overflow(head.K, "K");
     }
-    t.stats.ms.project = clock.lap();
+    if (h == H - 1) Q = K = V = Matrix();
+}
 
-    // scores = Q·Kᵀ; scaled = scores·scale/temperature + ALiBi; masked cells -inf
-    if (c.pattern.kind == PatternKind::bigbird && c.linformer_k == 0)
-        t.random_keys = bigbird_keys(s.T, s.S, c.pattern.random, c.seed);
-    const xt::xtensor<bool, 2> mask = attention_mask(c, s, t.random_keys);
-    double scale = 1.0 / std::sqrt(static_cast<double>(dk));
-    if (c.scale.kind == ScaleKind::inv_sqrt_dmodel) scale = 1.0 / std::sqrt(static_cast<double>(d));
-    if (c.scale.kind == ScaleKind::number) scale = c.scale.value;
+void RunJob::State::scores_rows(int h, int r0, int r1) {
+    HeadTrace& head = t.heads[h];
+    if (r0 == 0) {
+        const Config& c = t.config;
+        const int dk = c.d_model / c.heads;
+        scale = 1.0 / std::sqrt(static_cast<double>(dk));
+        if (c.scale.kind == ScaleKind::inv_sqrt_dmodel) scale = 1.0 / std::sqrt(static_cast<double>(c.d_model));
+        if (c.scale.kind == ScaleKind::number) scale = c.scale.value;
+        const Matrix& keys = c.linformer_k > 0 ? head.K_projected : head.K;  // (N, dk)
+        keys_t = transpose(keys);
+        head.scores = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
+    }
+    matmul_rows(head.scores, head.Q, keys_t, nullptr, r0, r1, t.config.kernels);
+    check_overflow(head.scores, "scores", r0, r1);
+}
+
+// scaled = scores·scale/temperature + ALiBi bias; masked cells -inf (seed_module: the −1e20 fill)
+void RunJob::State::scaled_rows(int h, int r0, int r1) {
+    const Config& c = t.config;
+    HeadTrace& head = t.heads[h];
+    const bool seed = c.variant == Variant::seed_module;
+    if (r0 == 0) {
+        keys_t = Matrix();
+        head.mask = xt::xtensor<bool, 2>::from_shape(mask.shape());
+        head.scale = scale;
+        if (c.positional == Positional::alibi) head.alibi_slope = std::pow(2.0, -8.0 * (h + 1) / c.heads);
+        head.scaled = xt::xtensor<double, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
+    }
+    std::copy(&mask(r0, 0), &mask(r0, 0) + static_cast<std::size_t>(r1 - r0) * s.N, &head.mask(r0, 0));
     // seed_module fills masked energies with -1e20 (a float32 in torch) before the division
     const double seed_fill = static_cast<double>(static_cast<float>(-1e20));
-    for (int h = 0; h < H; ++h) {
-        HeadTrace& head = t.heads[h];
-        const Matrix& keys = c.linformer_k > 0 ? head.K_projected : head.K;
-        head.scores = matmul(head.Q, transpose(keys), nullptr, path);
-        check_overflow(head.scores, "scores");
-        head.mask = mask;
-        head.scale = scale;
-        if (c.positional == Positional::alibi) head.alibi_slope = std::pow(2.0, -8.0 * (h + 1) / H);
-        head.scaled = xt::xtensor<double, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
-        // Row by row over raw pointers, branch-free in j so that the compiler vectorizes it (this
-        // loop touches H·T·N doubles, a large part of the trace's cost beyond the forward).
-        const double masked = -std::numeric_limits<double>::infinity();
-        for (int i = 0; i < s.T; ++i) {
-            const float* score = head.scores.data() + static_cast<std::size_t>(i) * s.N;
-            const bool* allowed = mask.data() + static_cast<std::size_t>(i) * s.N;
-            double* out = head.scaled.data() + static_cast<std::size_t>(i) * s.N;
-            if (seed) {
-                for (int j = 0; j < s.N; ++j) out[j] = (allowed[j] ? score[j] : seed_fill) * scale / c.temperature;
-            } else if (head.alibi_slope == 0) {  // the bias would be -0, which leaves every sum unchanged
-                for (int j = 0; j < s.N; ++j) out[j] = allowed[j] ? score[j] * scale / c.temperature : masked;
-            } else {
-                for (int j = 0; j < s.N; ++j)
-                    out[j] = allowed[j] ? score[j] * scale / c.temperature - head.alibi_slope * std::abs(i - j) : masked;
-            }
-            // a huge scale over a tiny temperature can pass double's range: the softmax of
-            // an infinite logit is NaN, so that is an error like any other overflow
-            bool overflow = false;
-            for (int j = 0; j < s.N; ++j) overflow |= (seed || allowed[j]) && !std::isfinite(out[j]);
-            if (overflow)
-                field_error("scaled", "overflowed float64 (|scores·scale/temperature| > 1.8e308); expected a smaller "
-                                      "scale or a larger temperature");
+    // Row by row over raw pointers, branch-free in j so that the compiler vectorizes it (this
+    // loop touches H·T·N doubles, a large part of the trace's cost beyond the forward).
+    const double masked = -std::numeric_limits<double>::infinity();
+    for (int i = r0; i < r1; ++i) {
+        const float* score = head.scores.data() + static_cast<std::size_t>(i) * s.N;
+        const bool* allowed = mask.data() + static_cast<std::size_t>(i) * s.N;
+        double* out = head.scaled.data() + static_cast<std::size_t>(i) * s.N;
+        if (seed) {
+            for (int j = 0; j < s.N; ++j) out[j] = (allowed[j] ? score[j] : seed_fill) * scale / c.temperature;
+        } else if (head.alibi_slope == 0) {  // the bias would be -0, which leaves every sum unchanged
+            for (int j = 0; j < s.N; ++j) out[j] = allowed[j] ? score[j] * scale / c.temperature : masked;
+        } else {
+            for (int j = 0; j < s.N; ++j)
+                out[j] = allowed[j] ? score[j] * scale / c.temperature - head.alibi_slope * std::abs(i - j) : masked;
         }
-        for (int i = 0; i < s.T; ++i)
-            if (std::none_of(&mask(i, 0), &mask(i, 0) + s.N, [](bool allowed) { return allowed; }))
-                head.empty_rows.push_back(i);
+        // a huge scale over a tiny temperature can pass double's range: the softmax of
+        // an infinite logit is NaN, so that is an error like any other overflow
+        bool overflow = false;
+        for (int j = 0; j < s.N; ++j) overflow |= (seed || allowed[j]) && !std::isfinite(out[j]);
+        if (overflow)
+            field_error("scaled", "overflowed float64 (|scores·scale/temperature| > 1.8e308); expected a smaller "
+                                  "scale or a larger temperature");
     }
-    t.stats.ms.scores = clock.lap();
+    for (int i = r0; i < r1; ++i)
+        if (std::none_of(&mask(i, 0), &mask(i, 0) + s.N, [](bool allowed) { return allowed; }))
+            head.empty_rows.push_back(i);
+}
 
-    // weights = softmax over each row (subtracting the row max for numerical stability)
-    for (HeadTrace& head : t.heads) {
-        head.weights = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
-        kernels::softmax_rows(head.weights.data(), head.scaled.data(), s.T, s.N, path);
+void RunJob::State::weighted_sum_rows(int h, int r0, int r1) {
+    const int dk = t.head_dim;
+    HeadTrace& head = t.heads[h];
+    if (h == 0 && r0 == 0) {
+        mask = xt::xtensor<bool, 2>();  // every head has its copy
+        t.concat = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(t.config.d_model)});
     }
-    t.stats.ms.softmax = clock.lap();
+    if (r0 == 0) head.out = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(dk)});
+    matmul_rows(head.out, head.weights, t.config.linformer_k > 0 ? head.V_projected : head.V, nullptr, r0, r1,
+                t.config.kernels);
+    check_overflow(head.out, "out", r0, r1);
+    for (int i = r0; i < r1; ++i)
+        for (int k = 0; k < dk; ++k) t.concat(i, h * dk + k) = head.out(i, k);
+}
 
-    // out = weights·V, concatenated head by head
-    t.concat = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(d)});
-    for (int h = 0; h < H; ++h) {
-        HeadTrace& head = t.heads[h];
-        head.out = matmul(head.weights, c.linformer_k > 0 ? head.V_projected : head.V, nullptr, path);
-        check_overflow(head.out, "out");
-        for (int i = 0; i < s.T; ++i)
-            for (int k = 0; k < dk; ++k) t.concat(i, h * dk + k) = head.out(i, k);
-    }
-    t.stats.ms.weighted_sum = clock.lap();
-
-    // output = concat·Wo + bo
-    t.output = matmul(t.concat, *w.Wo, &*w.bo, path);
-    check_overflow(t.output, "output");
-    t.stats.ms.output = clock.lap();
-
-    const double T = s.T, S = s.S, N = s.N, D = d;
-    const double projections = seed ? 0 : 2 * T * D * D + 2 * 2 * S * D * D;
+void RunJob::State::finish() {
+    const Config& c = t.config;
+    const double T = s.T, S = s.S, N = s.N, D = c.d_model;
+    const double projections = c.variant == Variant::seed_module ? 0 : 2 * T * D * D + 2 * 2 * S * D * D;
     const double linformer = c.linformer_k > 0 ? 2 * 2 * N * S * D : 0;
     t.stats.flops = projections + linformer + 2 * T * N * D /* Q·Kᵀ */ + 2 * T * N * D /* weights·V */ + 2 * T * D * D;
     t.stats.bytes = tensor_bytes(t);
-    t.stats.kernel_path = kernel_path_name(path);
-    t.stats.ms.total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    return t;
+    t.stats.kernel_path = kernel_path_name(c.kernels);
+    const StageTimes& ms = t.stats.ms;  // total: the time spent computing, whichever frames it was spread over
+    t.stats.ms.total = ms.tokenize + ms.embed + ms.positional + ms.project + ms.scores + ms.softmax + ms.weighted_sum + ms.output;
 }
 
-}  // namespace
+//-----------------------------------------------------------------------------
+// RunJob
+//-----------------------------------------------------------------------------
+RunJob::RunJob(std::unique_ptr<State> state) : state_(std::move(state)) {}
+RunJob::RunJob(RunJob&&) noexcept = default;
+RunJob& RunJob::operator=(RunJob&&) noexcept = default;
+RunJob::~RunJob() = default;
+
+Expected<RunJob> RunJob::start(const Config& config, double work_per_step) {
+    const auto begin = std::chrono::steady_clock::now();
+    std::unique_ptr<State> state;
+    if (auto error = guarded([&] {
+            state = std::make_unique<State>();
+            state->s = detail::validate(config);
+            state->input = config;
+            state->work_per_step = work_per_step;
+            state->plan();
+        }))
+        return fail(*error);
+    state->t.stats.ms.tokenize = ms_since(begin);
+    return RunJob(std::move(state));
+}
+
+bool RunJob::step(double budget_ms) {
+    if (!state_) return true;
+    State& st = *state_;
+    const auto begin = std::chrono::steady_clock::now();
+    while (!st.done()) {
+        State::Task& task = st.tasks[st.next];
+        const int r0 = st.row, r1 = std::min(task.rows, r0 + task.block);
+        const auto unit = std::chrono::steady_clock::now();
+        st.error = guarded([&] { task.compute(r0, r1); });
+        st.t.stats.ms.*task.time += ms_since(unit);
+        st.work_done += task.work_per_row * (r1 - r0);
+        st.row = r1;
+        if (st.row == task.rows) {
+            ++st.next;
+            st.row = 0;
+        }
+        if (ms_since(begin) >= budget_ms) break;
+    }
+    return st.done();
+}
+
+bool RunJob::done() const { return !state_ || state_->done(); }
+
+double RunJob::progress() const {
+    if (done()) return 1.0;
+    return state_->work_total > 0 ? std::min(state_->work_done / state_->work_total, 1.0) : 0.0;
+}
+
+const char* RunJob::stage() const { return done() ? "done" : state_->tasks[state_->next].stage; }
+
+int RunJob::head() const { return done() ? -1 : state_->tasks[state_->next].head; }
+
+Expected<Trace> RunJob::take() {
+    if (!state_) return fail("job: expected a job with a result; take() was already called");
+    if (!state_->done()) return fail("job: expected a finished job; call step() until it returns true");
+    const std::unique_ptr<State> state = std::move(state_);
+    if (state->error) return fail(*state->error);
+    return std::move(state->t);
+}
 
 const char* kernel_path_name(Kernels kernels) {
     return kernels == Kernels::scalar ? "scalar" : kernels::simd_path_name();
 }
 
+// The one function that computes attention: a job stepped to the end in one call.
 Expected<Trace> run(const Config& config) {
-    try {
-        return forward(config);
-    } catch (const detail::FieldError& e) {
-        return fail(e.message);
-    } catch (const std::bad_alloc&) {
-        return fail("config: expected a trace that fits in memory (fewer tokens, heads or d_model)");
-    } catch (const std::exception& e) {
-        return fail(std::string("config: ") + e.what());
-    }
+    Expected<RunJob> job = RunJob::start(config);
+    if (!job) return fail(job.error());
+    job.value().step(std::numeric_limits<double>::infinity());
+    return job.value().take();
 }
 
 }  // namespace attnviz

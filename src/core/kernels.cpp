@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -44,8 +45,16 @@ constexpr int WD = W / 2;  // double lanes
 inline vf load(const float* p)      { vf v; std::memcpy(&v, p, sizeof v); return v; }
 inline void store(float* p, vf v)   { std::memcpy(p, &v, sizeof v); }
 inline vd loadd(const double* p)    { vd v; std::memcpy(&v, p, sizeof v); return v; }
-inline vf splat(float x)            { return vf{} + x; }
-inline vd splatd(double x)          { return vd{} + x; }
+// Broadcasts, spelled as initializer lists: both compilers make one splat of them
+// (v128.load32_splat / f32x4.splat; vbroadcastss). `vf{} + x` does not: 0 + x is not x for
+// x = -0, so clang kept a vector add and a shuffle per broadcast in the matmul's inner loop.
+#if defined(__AVX2__)
+inline vf splat(float x)            { return vf{x, x, x, x, x, x, x, x}; }
+inline vd splatd(double x)          { return vd{x, x, x, x}; }
+#else
+inline vf splat(float x)            { return vf{x, x, x, x}; }
+inline vd splatd(double x)          { return vd{x, x}; }
+#endif
 
 inline vf fma(vf a, vf b, vf c) {  // a·b + c
 #if defined(__AVX2__) && defined(__FMA__)
@@ -87,27 +96,35 @@ constexpr int MR = 2, NV = 4;
 // of k (k0 == 0) starts from the bias, later ones from C's partial sums, so every element is
 // still summed in plain k order. `panel` holds B's rows k0 .. k1 of columns [j0, j0+V·W)
 // packed, row k at panel + (k - k0)·V·W.
+//
+// The inner loop walks A's rows and the panel by pointer increments: indexed addressing
+// (a[r·K + k], panel[k·V·W]) costs a shift and an add per load in wasm, which has no scaled
+// addressing mode, and measured 36 GFLOP/s against 43 with the pointers (512³, node 20
+// --no-liftoff, bench/matmul_micro.cpp). It is deliberately not unrolled: unrolled by 2 or 4,
+// clang hoists the next steps' loads of B and V8 spills (18-28 GFLOP/s).
 template <int R, int V>
 inline void matmul_tile(float* C, const float* A, const float* panel, const float* bias, int K, int N, int i0,
                         int j0, int k0, int k1) {
     vf acc[R][V];
+    float* c = C + static_cast<long>(i0) * N + j0;
     for (int v = 0; v < V; ++v) {
         const vf b0 = bias ? load(bias + j0 + v * W) : vf{};
-        for (int r = 0; r < R; ++r)
-            acc[r][v] = k0 == 0 ? b0 : load(C + static_cast<long>(i0 + r) * N + j0 + v * W);
+        for (int r = 0; r < R; ++r) acc[r][v] = k0 == 0 ? b0 : load(c + static_cast<long>(r) * N + v * W);
     }
-    const float* a = A + static_cast<long>(i0) * K;
-    panel -= static_cast<long>(k0) * V * W;
+    const float* a[R];
+    for (int r = 0; r < R; ++r) a[r] = A + static_cast<long>(i0 + r) * K + k0;
+    const float* b = panel;
     for (int k = k0; k < k1; ++k) {
-        vf b[V];
-        for (int v = 0; v < V; ++v) b[v] = load(panel + static_cast<long>(k) * V * W + v * W);
+        vf bv[V];
+        for (int v = 0; v < V; ++v) bv[v] = load(b + v * W);
+        b += V * W;
         for (int r = 0; r < R; ++r) {
-            const vf ar = splat(a[static_cast<long>(r) * K + k]);
-            for (int v = 0; v < V; ++v) acc[r][v] = fma(ar, b[v], acc[r][v]);
+            const vf ar = splat(*a[r]++);
+            for (int v = 0; v < V; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
         }
     }
     for (int r = 0; r < R; ++r)
-        for (int v = 0; v < V; ++v) store(C + static_cast<long>(i0 + r) * N + j0 + v * W, acc[r][v]);
+        for (int v = 0; v < V; ++v) store(c + static_cast<long>(r) * N + v * W, acc[r][v]);
 }
 
 // Cache blocking. B's vector columns are first copied, once, into panels of V vectors' width
@@ -138,17 +155,20 @@ inline void matmul_block(float* C, const float* A, const float* panel, const flo
 void matmul_simd(float* C, const float* A, const float* B, const float* bias, int M, int K, int N) {
     const int wide = N / (NV * W) * (NV * W);  // columns in panels of NV vectors
     const int vector_columns = N - N % W;       // then panels of one vector
-    std::vector<float> panels(static_cast<std::size_t>(K) * vector_columns);
-    for (int j = 0; j < wide; j += NV * W) pack_panel<NV>(panels.data() + static_cast<long>(j) * K, B, K, N, j);
-    for (int j = wide; j < vector_columns; j += W) pack_panel<1>(panels.data() + static_cast<long>(j) * K, B, K, N, j);
+    // not std::vector: its zero-fill cost about a tenth of a 16-row product (the trace's row
+    // blocks), and every float of it is overwritten
+    const std::unique_ptr<float[]> buffer(new float[std::max<std::size_t>(static_cast<std::size_t>(K) * vector_columns, 1)]);
+    float* const panels = buffer.get();
+    for (int j = 0; j < wide; j += NV * W) pack_panel<NV>(panels + static_cast<long>(j) * K, B, K, N, j);
+    for (int j = wide; j < vector_columns; j += W) pack_panel<1>(panels + static_cast<long>(j) * K, B, K, N, j);
     for (int i0 = 0; i0 < M; i0 += MC) {
         const int i1 = std::min(M, i0 + MC);
         for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {  // K == 0 still writes the bias
             const int k1 = std::min(K, k0 + KC);
             for (int j = 0; j < wide; j += NV * W)
-                matmul_block<NV>(C, A, panels.data() + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1);
+                matmul_block<NV>(C, A, panels + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1);
             for (int j = wide; j < vector_columns; j += W)
-                matmul_block<1>(C, A, panels.data() + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1);
+                matmul_block<1>(C, A, panels + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1);
         }
     }
     int j = vector_columns;
@@ -198,9 +218,13 @@ inline vf exp_nonpositive(vf x) {
     const vf min_x = splat(-87.33654475f);           // ln(FLT_MIN)
     const vi underflow = x < min_x;
     x = select(underflow, min_x, x);
-    const vf fn = x * splat(1.44269504088896341f) - splat(0.5f);  // round to nearest for x <= 0
-    const vi n = __builtin_convertvector(fn, vi);     // truncation toward zero
-    const vf nf = __builtin_convertvector(n, vf);
+    // n = round(x·log2 e) by adding 1.5·2^23: the sum's last mantissa bits are n (|n| <= 126),
+    // which costs an add and a subtract where a float-to-int conversion costs V8 about eight
+    // instructions (i32x4.trunc_sat_f32x4_s checks NaN and saturation)
+    const vf magic = splat(12582912.0f);
+    const vf t = x * splat(1.44269504088896341f) + magic;
+    const vf nf = t - magic;
+    const vi n = (vi)t - (vi)magic;
     vf r = x - nf * splat(0.693359375f);             // ln2 split in two for an exact product
     r = r - nf * splat(-2.12194440e-4f);
     vf p = splat(1.9875691500e-4f);
@@ -353,6 +377,21 @@ void softmax_rows_scaled(float* weights, const float* scores, float scale, int r
         else
             softmax_row_scaled_scalar(w, x, scale, cols);
     }
+}
+
+bool all_finite(const float* x, std::size_t n) {
+    // x - x is 0 for finite x and NaN for NaN and ±inf; NaN != 0 holds, so a lane of `bad` is
+    // all ones once it saw one
+    vi bad = vi{};
+    std::size_t k = 0;
+    for (; k + W <= n; k += W) {
+        const vf v = load(x + k);
+        bad |= (v - v) != vf{};
+    }
+    bool ok = true;
+    for (int l = 0; l < W; ++l) ok &= bad[l] == 0;
+    for (; k < n; ++k) ok &= std::isfinite(x[k]);
+    return ok;
 }
 
 const char* simd_path_name() {

@@ -6,6 +6,7 @@
 //   3. Trace          every intermediate of a pass        (attnviz/trace.hpp)
 //   4. Tokenizer      Unicode-aware text -> tokens
 //   5. Engine         parse, run, serialize
+//   6. RunJob         run(), a little at a time            (attnviz/job.hpp)
 //
 // Data flows one way: Config -> run() -> Trace. The UI reads a const Trace& and never computes
 // attention; it edits a Config and calls run() again. Every function here is pure (same input,
@@ -21,6 +22,7 @@
 
 #include "attnviz/config.hpp"
 #include "attnviz/expected.hpp"
+#include "attnviz/job.hpp"
 #include "attnviz/trace.hpp"
 
 namespace attnviz {
@@ -44,7 +46,7 @@ Expected<std::vector<std::string>> tokenize(std::string_view text, Tokenizer mod
 // `pretty` puts members and matrix rows on their own lines; the default is one compact line.
 Expected<Config>      parse_config(std::string_view json);                        // JSON -> Config, every field validated
 std::string           config_to_json(const Config& config, bool pretty = false);  // Config -> JSON; parse_config reads it back equal
-Expected<Trace>       run(const Config& config);                                  // the one function that computes attention
+Expected<Trace>       run(const Config& config);                                  // the one function that computes attention (RunJob stepped to the end)
 std::string           trace_to_json(const Trace& trace, bool pretty = false);     // the Trace JSON contract (README.md)
 Expected<std::string> compute_json(std::string_view config_json, bool pretty = false);  // parse_config + run + trace_to_json
 

@@ -1,0 +1,55 @@
+// attnviz/job.hpp — run(), a little at a time: the attention pass split into steps that each
+// take about a millisecond, so an interface can spread a long sequence over many frames.
+//
+// Index
+//   1. RunJob   start(config) → step(budget) until done → take() the Trace
+//
+// run(config) is exactly RunJob::start(config), step() until it returns true, take(): one
+// implementation, so a job's trace is run()'s trace bit for bit and its errors are run()'s
+// messages, however small the budget. The work is cut at the pass's natural boundaries —
+// embeddings, positions, the projections by blocks of rows, then stage by stage every head
+// (mask, scores, softmax, weights·V) by blocks of query rows, then the output projection —
+// in the order run() computes them. Dropping a job mid-way cancels it and frees everything.
+#pragma once
+
+#include <memory>
+
+#include "attnviz/config.hpp"
+#include "attnviz/expected.hpp"
+#include "attnviz/trace.hpp"
+
+namespace attnviz {
+
+//-----------------------------------------------------------------------------
+// 1. RunJob
+//-----------------------------------------------------------------------------
+class RunJob {
+public:
+    // About how much one step computes, in multiply-adds of a matmul (other stages' cells are
+    // weighed by their cost next to one): 2^22, a fraction of a millisecond natively and about a
+    // millisecond in wasm. Smaller steps give shorter frames and a finer progress, at some overhead.
+    static constexpr double default_work_per_step = 1 << 22;
+
+    // Validates `config` (tokenizing its text: the "tokenize" stage) and plans the pass; an
+    // invalid config is run()'s error. The job keeps its own copy of the config. The steps'
+    // size changes how the work is cut, never what it computes.
+    static Expected<RunJob> start(const Config& config, double work_per_step = default_work_per_step);
+
+    bool step(double budget_ms);  // computes until budget_ms have passed (at least one step) or the pass ends; true when done
+    bool done() const;            // the pass has finished or failed: take() has the outcome
+    double progress() const;      // 0..1, estimated from the work done; never decreases; 1 when done
+    const char* stage() const;    // the stage the next step works on, as in StageTimes: "embed" "positional" "project" "scores" "softmax" "weighted_sum" "output", or "done"
+    int head() const;             // the head the next step works on, -1 outside per-head work
+    Expected<Trace> take();       // once done: the trace, or the error run() would return; empties the job
+
+    RunJob(RunJob&&) noexcept;
+    RunJob& operator=(RunJob&&) noexcept;
+    ~RunJob();
+
+private:
+    struct State;
+    explicit RunJob(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;  // null once taken (or moved from): done, nothing to take
+};
+
+}  // namespace attnviz
