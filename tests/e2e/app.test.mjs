@@ -4,16 +4,7 @@
 // damaged, hostile), exports and imports, the layout at two sizes, and no request leaving the site.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp, waitFrames, chord, press, typeText, screenshot, pixelStats } from './harness.mjs';
-
-const center = (r) => [r.x + r.w / 2, r.y + r.h / 2];
-const state = (page) => page.evaluate(() => window.attnviz.getState());
-
-async function click(page, rect) {
-  const [x, y] = center(rect);
-  await page.mouse.click(x, y);
-  await waitFrames(page, 3);
-}
+import { openApp, waitFrames, chord, press, typeText, screenshot, pixelStats, state, click } from './harness.mjs';
 
 async function replaceText(page, rectName, text, { insert = false } = {}) {
   await click(page, (await state(page)).layout[rectName]);

@@ -56,6 +56,22 @@ export async function waitFrames(page, n = 3) {
   await page.waitForFunction((target) => window.attnviz.frame() >= target, start + n, { timeout: 30000, polling: 16 });
 }
 
+// The app's state as the page hook reports it (config, ui, tokens, error, layout rects…).
+export function state(page) {
+  return page.evaluate(() => window.attnviz.getState());
+}
+
+// A real mouse click on a recorded widget rectangle, at fraction (fx, fy) of its size; the
+// pointer rests, presses and releases on separate frames, as ImGui 1.86 samples once per frame.
+export async function click(page, rect, fx = 0.5, fy = 0.5) {
+  await page.mouse.move(rect.x + rect.w * fx, rect.y + rect.h * fy);
+  await waitFrames(page, 2);
+  await page.mouse.down();
+  await waitFrames(page, 2);
+  await page.mouse.up();
+  await waitFrames(page, 3);
+}
+
 // ImGui 1.86 samples key state once per frame: hold each key for two frames at least.
 export async function press(page, key) {
   await page.keyboard.down(key);

@@ -3,16 +3,8 @@
 // last good view stays, and unusual but valid text (RTL, emoji ZWJ, control characters) works.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp, waitFrames, screenshot, chord, press, typeText } from './harness.mjs';
+import { openApp, waitFrames, screenshot, chord, press, typeText, state, click } from './harness.mjs';
 
-const state = (page) => page.evaluate(() => window.attnviz.getState());
-
-// Clicks near the left end of a widget: for InputInt/InputDouble groups that is the text
-// field, not the −/+ buttons or the label.
-async function click(page, r) {
-  await page.mouse.click(r.x + Math.min(20, r.w / 2), r.y + r.h / 2);
-  await waitFrames(page, 3);
-}
 
 async function apply(page, config) {
   const err = await page.evaluate((c) => window.attnviz.setState({ config: c }), config);
@@ -27,6 +19,9 @@ test('bad inputs show the engine message and keep the last good view; odd valid 
     const { page } = app;
     const good = (await state(page)).tokens;
     const layout = async (name) => (await state(page)).layout[name];
+    // Near the left end of a widget: for InputInt/InputDouble groups that is the text field,
+    // not the −/+ buttons or the label.
+    const clickField = async (r) => click(page, r, Math.min(20, r.w / 2) / r.w);
     const expectRefused = async (message) => {
       const s = await state(page);
       assert.match(s.error, message);
@@ -34,7 +29,7 @@ test('bad inputs show the engine message and keep the last good view; odd valid 
     };
 
     // The sentence box: emptied, whitespace only, then a 100 000-character paste.
-    await click(page, await layout('text_box'));
+    await clickField(await layout('text_box'));
     await chord(page, 'Control', 'a');
     await press(page, 'Backspace');
     await expectRefused(/^text: expected at least one token/);
@@ -53,14 +48,14 @@ test('bad inputs show the engine message and keep the last good view; odd valid 
     await waitFrames(page, 4);
     for (const [field, value, message] of [['temperature', '0', /^temperature: expected a finite number > 0, got 0/],
                                            ['window', '-1', /^pattern\.window: expected an integer from 0 to 4096, got -1/]]) {
-      await click(page, await layout(field));
+      await clickField(await layout(field));
       await chord(page, 'Control', 'a');
       await typeText(page, value);
       await press(page, 'Enter');
       const s = await state(page);
       assert.match(s.error, message);
       assert.deepEqual(s.tokens, good);
-      await click(page, await layout(field));
+      await clickField(await layout(field));
       await chord(page, 'Control', 'a');
       await typeText(page, '1');
       await press(page, 'Enter');

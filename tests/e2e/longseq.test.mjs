@@ -4,16 +4,17 @@
 // trace's weights are proper softmax rows and its 1024×1024 heatmap is drawn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp, waitFrames, screenshot, pixelStats } from './harness.mjs';
+import { openApp, waitFrames, screenshot, pixelStats, state } from './harness.mjs';
 
 const T = 1024;
 const LONG = { text: Array.from({ length: T }, (_, i) => `w${i}`).join(' '), d_model: 256, heads: 8 };
-const state = (page) => page.evaluate(() => window.attnviz.getState());
-const matrix = (page, name, head) => page.evaluate(([n, h]) => window.attnviz.matrix(n, h), [name, head]);
-
-async function click(page, rect) {
+// A plain click, pressed and released at once: while a long pass runs a frame can take tens of
+// milliseconds, and the harness's frame-paced click would let the pass finish first.
+async function clickNow(page, rect) {
   await page.mouse.click(rect.x + rect.w / 2, rect.y + rect.h / 2);
 }
+
+const matrix = (page, name, head) => page.evaluate(([n, h]) => window.attnviz.matrix(n, h), [name, head]);
 
 // Samples (frame, computing, progress) every ~50 ms until the pass ends or `until` says stop.
 async function watch(page, until = () => false, timeout = 120000) {
@@ -69,7 +70,7 @@ test('a 1024-token input computes across frames with a progress bar; Cancel keep
     assert.ok((await pixelStats(app.context, png)).distinctColors > 20);
 
     // Cancel: the pass stops and the previous trace stays.
-    await click(page, s.layout.cancel_button);
+    await clickNow(page, s.layout.cancel_button);
     await page.waitForFunction(() => !window.attnviz.getState().computing, null, { timeout: 10000 });
     const cancelled = await state(page);
     assert.equal(cancelled.cancelled, true);

@@ -4,20 +4,7 @@
 // compute), which is the engine's own output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp, waitFrames, screenshot, pixelStats } from './harness.mjs';
-
-const state = (page) => page.evaluate(() => window.attnviz.getState());
-const centre = (r) => [r.x + r.w / 2, r.y + r.h / 2];
-
-async function click(page, rect) {
-  const [x, y] = centre(rect);
-  await page.mouse.move(x, y);
-  await waitFrames(page, 2);
-  await page.mouse.down();
-  await waitFrames(page, 2);
-  await page.mouse.up();
-  await waitFrames(page, 4);
-}
+import { openApp, waitFrames, screenshot, pixelStats, state, click } from './harness.mjs';
 
 async function openTab(page, view) {
   const s = await state(page);
