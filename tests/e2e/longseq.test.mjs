@@ -8,6 +8,9 @@ import { openApp, waitFrames, screenshot, pixelStats, state } from './harness.mj
 
 const T = 1024;
 const LONG = { text: Array.from({ length: T }, (_, i) => `w${i}`).join(' '), d_model: 256, heads: 8 };
+// The pass to cancel must outlast the checks before the click even on an idle machine and with
+// faster kernels: twice the tokens (four times the attention) and twice the width.
+const LONGER = { text: Array.from({ length: 2 * T }, (_, i) => `w${i}`).join(' '), d_model: 512, heads: 4 };
 // A plain click, pressed and released at once: while a long pass runs a frame can take tens of
 // milliseconds, and the harness's frame-paced click would let the pass finish first.
 async function clickNow(page, rect) {
@@ -40,7 +43,7 @@ function assertRowsSumToOne(m, what) {
   });
 }
 
-test('a 1024-token input computes across frames with a progress bar; Cancel keeps the last good trace', async () => {
+test('a 2048-token input computes across frames with a progress bar; Cancel keeps the last good trace', async () => {
   const app = await openApp();
   try {
     const { page } = app;
@@ -49,7 +52,7 @@ test('a 1024-token input computes across frames with a progress bar; Cancel keep
     assert.equal(small.computing, false, 'the default sentence is computed within its frame');
     const tokensBefore = small.tokens.length;
 
-    assert.equal(await page.evaluate((c) => window.attnviz.setState({ config: c, ui: { view: 'matrices', matrix: 'weights' } }), LONG), '');
+    assert.equal(await page.evaluate((c) => window.attnviz.setState({ config: c, ui: { view: 'matrices', matrix: 'weights' } }), LONGER), '');
     // Frames keep advancing while the pass runs, and its progress grows.
     const samples = await watch(page, (s) => s.filter((x) => x.computing).length >= 6);
     const computing = samples.filter((x) => x.computing);
@@ -69,11 +72,18 @@ test('a 1024-token input computes across frames with a progress bar; Cancel keep
     const { png } = await screenshot(page, 'longseq-progress');
     assert.ok((await pixelStats(app.context, png)).distinctColors > 20);
 
-    // Cancel: the pass stops and the previous trace stays.
-    await clickNow(page, s.layout.cancel_button);
+    // Cancel: the pass stops and the previous trace stays. The button's rectangle is read again
+    // just before each click (the panel is redrawn every frame), and a click that lands while
+    // a long frame is still running is repeated.
+    for (let attempt = 0; attempt < 5; ++attempt) {
+      const now = await state(page);
+      if (!now.computing || now.cancelled) break;
+      await clickNow(page, now.layout.cancel_button);
+      await waitFrames(page, 3);
+    }
     await page.waitForFunction(() => !window.attnviz.getState().computing, null, { timeout: 10000 });
     const cancelled = await state(page);
-    assert.equal(cancelled.cancelled, true);
+    assert.equal(cancelled.cancelled, true, `the pass was cancelled, not finished (progress ${cancelled.progress})`);
     assert.equal(cancelled.tokens.length, tokensBefore, 'the last good trace is kept');
     await waitFrames(page, 3);
     assert.equal((await state(page)).computing, false, 'a cancelled pass does not restart by itself');
