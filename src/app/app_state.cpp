@@ -68,6 +68,13 @@ void run_into(const Config& config, std::shared_ptr<const Trace>& trace, std::st
     trace = std::make_shared<const Trace>(std::move(result.value()));
 }
 
+// Tokens given as a list, shown in a sentence box: separated by single spaces.
+std::string join_tokens(const std::vector<std::string>& tokens) {
+    std::string joined;
+    for (const auto& t : tokens) joined += (joined.empty() ? "" : " ") + t;
+    return joined;
+}
+
 // A key from a link, as a message may show it: one line, at most 40 bytes, control bytes escaped.
 std::string printable_key(const std::string& key) {
     std::size_t cut = std::min<std::size_t>(key.size(), 40);
@@ -99,16 +106,12 @@ void apply_config(AppState& state, const Config& config) {
     state.config = config;
     if (config.text) state.text = *config.text;
     else if (config.tokens) {
-        std::string joined;
-        for (const auto& t : *config.tokens) joined += (joined.empty() ? "" : " ") + t;
-        state.text = joined;
+        state.text = join_tokens(*config.tokens);
     }
     state.cross = config.source_text.has_value() || config.source_tokens.has_value();
     if (config.source_text) state.source_text = *config.source_text;
     else if (config.source_tokens) {
-        std::string joined;
-        for (const auto& t : *config.source_tokens) joined += (joined.empty() ? "" : " ") + t;
-        state.source_text = joined;
+        state.source_text = join_tokens(*config.source_tokens);
     }
     state.dirty = true;
     state.compare.dirty = true;
