@@ -5,7 +5,9 @@
 //   getState()          {config, ui, compare, text, tokens, error, layout, …}
 //   setState(state)     the same shape back (config + ui + compare); returns '' or the message
 //   trace()             the current trace (the engine's Trace JSON)
-//   matrix(name, head)  one matrix of the current trace, {name, head, rows, cols, values}, or null
+//   matrix(name, head, first_row, row_count)
+//                       one matrix of the current trace, {name, head, rows, cols, first_row, values}
+//                       (values: the rows asked for, every row by default), or null
 //   compute(config)     a trace for any config through the same core, or {error}
 //   importJson(text)    a trace or config JSON, as the file picker and drag-and-drop do
 'use strict';
@@ -144,7 +146,8 @@
       hook.getState = () => JSON.parse(M.UTF8ToString(M._attnviz_state_json()));
       hook.setState = (state) => callWithString(M, 'attnviz_set_state', typeof state === 'string' ? state : JSON.stringify(state));
       hook.trace = () => JSON.parse(M.UTF8ToString(M._attnviz_trace_json()));
-      hook.matrix = (name, head = 0) => JSON.parse(callWithString(M, 'attnviz_matrix_json', JSON.stringify({ name, head })));
+      hook.matrix = (name, head = 0, first_row = 0, row_count = -1) =>
+        JSON.parse(callWithString(M, 'attnviz_matrix_json', JSON.stringify({ name, head, first_row, row_count })));
       hook.compute = (config) => JSON.parse(callWithString(M, 'attnviz_compute', typeof config === 'string' ? config : JSON.stringify(config)));
       hook.importJson = (t) => callWithString(M, 'attnviz_import_json', t);
       hook.downloads = [];

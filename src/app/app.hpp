@@ -71,6 +71,7 @@ struct AppState {
     std::shared_ptr<RunJob> job;            // the pass in flight for the current config, null when none
     int job_frames = 0;                     // frames `job` has computed in (the progress bar shows from the second)
     bool cancelled = false;                 // the user cancelled the last pass: `trace` is of an earlier config
+    int keep_head = -1;                     // the head whose (T, N) matrices the current config's pass keeps, -1 = every head
     bool reset_widgets = false;             // a config arrived from outside (import, link, lesson): drop stale edit buffers
     long long recomputes = 0;               // how many times the core ran (test hook)
 
@@ -99,6 +100,8 @@ void apply_config(AppState& state, const Config& config);  // replace the config
 void recompute(AppState& state);                           // start the core if the config changed; step it within the frame's budget
 void cancel_recompute(AppState& state);                    // drop the pass in flight, keep the last good trace
 void recompute_compare(AppState& state);                   // same for the compare configuration
+int shown_head(const AppState& state);                     // the head single-head views draw: the selected one, or the one the trace
+                                                           // on screen kept while a long sequence's pass computes the selected one
 std::string field_error(const AppState& state, const char* field);  // the engine's message if it names `field`
 
 //-----------------------------------------------------------------------------

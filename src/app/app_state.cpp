@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "app.hpp"
 #include "app_state.hpp"
@@ -33,12 +34,27 @@ Config effective_config(const AppState& state) {
 // sizes take a fraction of it, so their trace still arrives in the frame of the edit.
 constexpr double kFrameBudgetMs = 8.0;
 
+// Above this, a pass keeps the (T, N) matrices of the selected head only (RunJob's keep_head):
+// at T = 4096 with 8 heads every head's would take 2.25 GiB, one head's about 0.35 GiB, and the
+// page holds two traces while a pass runs (the last good one stays on screen).
+constexpr double kKeepEveryHeadBytes = 256.0 * 1024 * 1024;
+
+// -1 (every head) when the config's trace fits kKeepEveryHeadBytes, else `head` fitted to the
+// config's heads. An invalid config gives -1: starting it reports the error.
+int keep_head_for(const Config& config, int head) {
+    const Expected<double> bytes = trace_bytes(config);
+    if (!bytes || bytes.value() <= kKeepEveryHeadBytes) return -1;
+    return std::clamp(head, 0, config.heads - 1);
+}
+
 // The selections index the trace on screen: fit them to it every frame, since a pass in flight
-// keeps an earlier trace on screen that may have fewer heads or tokens than the new config.
+// keeps an earlier trace on screen that may have fewer heads or tokens than the new config. The
+// selected head is fitted only once no pass is in flight (the views draw shown_head() meanwhile),
+// so a head the new config has, chosen by a link or a lesson, survives the wait.
 void fit_selection(AppState& state) {
     if (!state.trace) return;
     const int heads = static_cast<int>(state.trace->heads.size());
-    state.selected_head = std::clamp(state.selected_head, 0, heads - 1);
+    if (!state.job) state.selected_head = std::clamp(state.selected_head, 0, heads - 1);
     state.heads_shown.resize(heads, true);
     if (state.pinned && (state.pinned->query >= state.trace->T || state.pinned->key >= state.trace->N)) state.pinned.reset();
 }
@@ -57,9 +73,17 @@ void finish_job(AppState& state) {
     ++state.trace_version;
 }
 
-// Runs `config` and stores the outcome: a new trace, or the engine's message with the old trace kept.
-void run_into(const Config& config, std::shared_ptr<const Trace>& trace, std::string& error) {
-    auto result = run(config);
+// Runs `config` at once (keeping head `head` only if it is long, as the main pass) and stores the
+// outcome: a new trace, or the engine's message with the old trace kept.
+void run_into(const Config& config, int head, std::shared_ptr<const Trace>& trace, std::string& error) {
+    Expected<Trace> result = fail("not run");
+    Expected<RunJob> job = RunJob::start(config, RunJob::default_work_per_step, keep_head_for(config, head));
+    if (job) {
+        job.value().step(std::numeric_limits<double>::infinity());
+        result = job.value().take();
+    } else {
+        result = fail(job.error());
+    }
     if (!result) {
         error = result.error();
         return;
@@ -119,12 +143,19 @@ void apply_config(AppState& state, const Config& config) {
 }
 
 void recompute(AppState& state) {
-    if (state.dirty) {  // a new config: cancel the pass in flight, start its own
+    // A long sequence keeps one head's (T, N) matrices: selecting another head runs the pass
+    // again for it (the head on screen stays until it is done).
+    const bool head_changed = !state.dirty && state.keep_head >= 0 && !state.cancelled && state.error.empty() &&
+                              (state.job || state.trace) && state.config.heads >= 1 &&
+                              std::clamp(state.selected_head, 0, state.config.heads - 1) != state.keep_head;
+    if (state.dirty || head_changed) {  // a new config (or head to keep): cancel the pass in flight, start its own
         state.dirty = false;
         state.cancelled = false;
         state.job.reset();
         ++state.recomputes;
-        Expected<RunJob> started = RunJob::start(effective_config(state));
+        const Config config = effective_config(state);
+        state.keep_head = keep_head_for(config, state.selected_head);
+        Expected<RunJob> started = RunJob::start(config, RunJob::default_work_per_step, state.keep_head);
         if (started) {
             state.error.clear();  // valid; an overflow, if any, is known at the end
             state.job = std::make_shared<RunJob>(std::move(started.value()));
@@ -140,6 +171,12 @@ void recompute(AppState& state) {
     }
     fit_selection(state);
     recompute_compare(state);
+}
+
+int shown_head(const AppState& state) {
+    if (!state.trace || state.trace->heads.empty()) return 0;
+    const int h = std::clamp(state.selected_head, 0, static_cast<int>(state.trace->heads.size()) - 1);
+    return state.trace->keeps(h) ? h : state.trace->kept_head;
 }
 
 void cancel_recompute(AppState& state) {
@@ -161,7 +198,7 @@ void recompute_compare(AppState& state) {
     right.source_tokens = left.source_tokens;
     right.embeddings = left.embeddings;
     right.source_embeddings = left.source_embeddings;
-    run_into(right, state.compare.trace, state.compare.error);
+    run_into(right, state.selected_head, state.compare.trace, state.compare.error);
     ++state.trace_version;
 }
 
@@ -183,6 +220,12 @@ std::string state_json(const AppState& state) {
     out["progress"] = state.job ? state.job->progress() : 1.0;
     out["stage"] = state.job ? state.job->stage() : "";
     out["cancelled"] = state.cancelled;
+    out["kept_head"] = state.trace ? state.trace->kept_head : -1;
+#ifdef __EMSCRIPTEN__
+    out["memory_bytes"] = static_cast<double>(__builtin_wasm_memory_size(0)) * 65536;  // the wasm heap: it grows, never shrinks
+#else
+    out["memory_bytes"] = 0;
+#endif
     out["tokens"] = state.trace ? nlohmann::json(state.trace->tokens) : nlohmann::json::array();
     out["source_tokens"] = state.trace ? nlohmann::json(state.trace->source_tokens) : nlohmann::json::array();
     out["compare_error"] = state.compare.error;
@@ -217,7 +260,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     if (!doc.is_object()) return "state: expected a JSON object";
     if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
     // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
-    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "tokens", "source_tokens", "compare_error", "layout", "readout", "hovered_token", "hovered_side"};
+    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "layout", "readout", "hovered_token", "hovered_side"};
     for (const auto& item : doc.items()) {
         const std::string& key = item.key();
         if (key == "config" || key == "ui" || key == "compare") continue;

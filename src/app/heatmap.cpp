@@ -169,7 +169,7 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
     label_w = spec.axis_labels ? std::min(label_w + 8, 110.0f) : 0.0f;
     const float legend_w = spec.legend ? 70.0f : 0.0f;
     const float top = spec.axis_labels ? 2 * line + 4 : 0.0f;
-    const float fit = std::max(0.05f, std::min({spec.max_cell, (size.x - label_w - legend_w) / cols, (size.y - top) / rows}));
+    const float fit = std::max(0.01f, std::min({spec.max_cell, (size.x - label_w - legend_w) / cols, (size.y - top) / rows}));
 
     ZoomState& zs = zooms()[id];
     const float cell = fit * zs.zoom;

@@ -191,9 +191,10 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_trace_json() {
     return attnviz::app::to_c(g_state && g_state->trace ? attnviz::trace_to_json(*g_state->trace) : std::string("null"));
 }
 
-// One matrix of the current trace, {"name", "head"} → {name, head, rows, cols, values} (the
-// matrices view's names; masked cells of `scaled` as null), or null: what a test reads of a
-// trace too large to fetch whole (at T = 1024 the trace's JSON is hundreds of megabytes).
+// One matrix of the current trace, {"name", "head"[, "first_row", "row_count"]} → {name, head,
+// rows, cols, first_row, values} (the matrices view's names; masked cells of `scaled` as null;
+// `values` holds the rows asked for, all by default), or null: what a test reads of a trace too
+// large to fetch whole (at T = 1024 the trace's JSON is hundreds of megabytes).
 EMSCRIPTEN_KEEPALIVE const char* attnviz_matrix_json(const char* request_json) {
     const auto request = attnviz::parse_json_strict(request_json);
     if (!g_state || !g_state->trace || !request || !request.value().is_object()) return "null";
@@ -203,12 +204,14 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_matrix_json(const char* request_json) {
     if (head < 0 || head >= static_cast<int>(g_state->trace->heads.size())) return "null";
     const attnviz::app::MatrixEntry m = attnviz::app::find_matrix(*g_state->trace, head, name);
     if (!*m.name || !m.applies()) return "null";
-    const attnviz::Matrix values = attnviz::app::exportable(m);
+    const int first_row = r.value("first_row", 0), row_count = r.value("row_count", -1);
+    const attnviz::Matrix values = attnviz::app::exportable(m, first_row, row_count);
     nlohmann::json rows = nlohmann::json::array();
     for (std::size_t i = 0; i < values.shape(0); ++i)
         rows.push_back(std::vector<float>(&values(i, 0), &values(i, 0) + values.shape(1)));
     return attnviz::app::to_c(
-        nlohmann::json{{"name", name}, {"head", head}, {"rows", m.rows()}, {"cols", m.cols()}, {"values", rows}}.dump());
+        nlohmann::json{{"name", name}, {"head", head}, {"rows", m.rows()}, {"cols", m.cols()},
+                                              {"first_row", std::clamp(first_row, 0, m.rows())}, {"values", rows}}.dump());
 }
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_compute(const char* config_json) {

@@ -118,7 +118,7 @@ float table_height(int rows) {
 void panel_cell(AppState& state) {
     if (!state.trace) return;
     const Trace& trace = *state.trace;
-    const int h = std::clamp(state.selected_head, 0, static_cast<int>(trace.heads.size()) - 1);
+    const int h = shown_head(state);
     const HeadTrace& head = trace.heads[h];
     const int T = static_cast<int>(head.weights.shape(0)), N = static_cast<int>(head.weights.shape(1));
     const int dk = trace.head_dim;

@@ -49,7 +49,7 @@ void go(AppState& state, int delta) {
 // What the trace says about the factors the lesson talks about, so the text's claims can be checked.
 void trace_facts(const AppState& state) {
     const Trace& t = *state.trace;
-    const HeadTrace& head = t.heads[std::min<std::size_t>(state.selected_head, t.heads.size() - 1)];
+    const HeadTrace& head = t.heads[shown_head(state)];
     ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
     ImGui::TextWrapped("In this trace: d_k = %d, scale = %s, temperature = %s", t.head_dim, format_value(head.scale).c_str(),
                        format_value(t.temperature).c_str());

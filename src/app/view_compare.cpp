@@ -207,7 +207,7 @@ const DiffCache& differences_of(const Trace& left, const Trace& right, int head,
     cache.head = head;
     const HeadTrace& l = left.heads[std::min<std::size_t>(head, left.heads.size() - 1)];
     const HeadTrace& r = right.heads[std::min<std::size_t>(head, right.heads.size() - 1)];
-    cache.weights_match = l.weights.shape() == r.weights.shape() && head < static_cast<int>(right.heads.size());
+    cache.weights_match = l.weights.shape() == r.weights.shape() && head < static_cast<int>(right.heads.size()) && l.weights.size() > 0;
     if (cache.weights_match) {
         cache.weights = r.weights - l.weights;
         cache.allowed = l.mask || r.mask;
@@ -224,10 +224,11 @@ const DiffCache& differences_of(const Trace& left, const Trace& right, int head,
     return cache;
 }
 
+// Over every head; the heads share one mask, which a long sequence's trace keeps for one head only.
 long long allowed_pairs(const Trace& t) {
-    long long n = 0;
-    for (const HeadTrace& h : t.heads) n += static_cast<long long>(xt::sum(xt::cast<int>(h.mask))());
-    return n;
+    for (const HeadTrace& h : t.heads)
+        if (h.mask.size() > 0) return static_cast<long long>(xt::sum(xt::cast<int>(h.mask))()) * static_cast<long long>(t.heads.size());
+    return 0;
 }
 
 std::string ratio(double right, double left) {
@@ -355,8 +356,12 @@ void view_compare(AppState& state) {
         ImGui::SameLine();
         ImGui::TextDisabled("(left %zu heads, right %zu)", left.heads.size(), right.heads.size());
     }
-    const int head = state.selected_head;
+    const int head = shown_head(state);
     const int right_head = std::min(head, static_cast<int>(right.heads.size()) - 1);
+    if (!right.keeps(right_head)) {  // a long sequence: the right side keeps the selected head, computed after the left
+        ImGui::TextDisabled("Computing head %d of the right-hand side…", head);
+        return;
+    }
 
     // Row 1: the two weights heatmaps, the right one carrying the shared [0, 1] legend.
     const float line = ImGui::GetTextLineHeight();

@@ -89,6 +89,13 @@ void view_heads(AppState& state) {
                        "Click a head to select it (selected: head %d).",
                        H, trace.head_dim, state.selected_head);
     if (!keys_are_tokens) ImGui::TextDisabled("Linformer: the %d columns are projected keys, not tokens.", trace.N);
+    const bool every_head = trace.kept_head < 0;  // a long sequence keeps one head's weights (Trace::kept_head)
+    if (!every_head) {
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+        ImGui::TextWrapped("Long sequence: only head %d's T×N matrices are kept (all %d would not fit the page's memory); "
+                           "click a head to compute its weights.", trace.kept_head, H);
+        ImGui::PopStyleColor();
+    }
 
     const float line = ImGui::GetTextLineHeight();
     const float title_h = line + 4;
@@ -114,7 +121,8 @@ void view_heads(AppState& state) {
     const float needed_h = 2 * pad + title_h + (labels ? 2 * line + 4 : 0.0f) + trace.T * cell + 2;
     const ImVec2 tile(grid.tile.x, std::min(grid.tile.y, needed_h));
 
-    const MeanCache& mean = mean_of_heads(trace, state.trace_version);
+    static const MeanCache none;
+    const MeanCache& mean = every_head ? mean_of_heads(trace, state.trace_version) : none;
     ImDrawList* draw = ImGui::GetWindowDrawList();
     for (int t = 0; t < tiles; ++t) {
         const bool is_mean = t == H;
@@ -149,8 +157,18 @@ void view_heads(AppState& state) {
         spec.legend = false;
         spec.axis_labels = labels;
         spec.version = state.trace_version;
-        const HeatmapEvents events = is_mean ? heatmap(spec, mean.weights, &mean.allowed)
-                                             : heatmap(spec, trace.heads[t].weights, &trace.heads[t].mask);
+        HeatmapEvents events;
+        if (is_mean ? !every_head : !trace.keeps(t)) {  // not kept: a button that selects the head (and so computes it)
+            const ImVec2 box(inner_size.x, std::max(inner_size.y - 4, line));
+            if (ImGui::InvisibleButton(id.c_str(), box) && !is_mean) state.selected_head = t;
+            const ImVec2 b0 = ImGui::GetItemRectMin(), b1 = ImGui::GetItemRectMax();
+            draw->AddRectFilled(b0, b1, IM_COL32(40, 40, 46, 255));
+            const char* note = is_mean ? "needs every head" : t == state.selected_head ? "computing…" : "click to compute";
+            draw->AddText(ImVec2(b0.x + 6, b0.y + 6), ImGui::GetColorU32(ImGuiCol_TextDisabled), note);
+            events.grid = {b0.x, b0.y, b1.x - b0.x, b1.y - b0.y};
+        } else {
+            events = is_mean ? heatmap(spec, mean.weights, &mean.allowed) : heatmap(spec, trace.heads[t].weights, &trace.heads[t].mask);
+        }
         record_item(state, id.c_str());
         if (!is_mean && events.clicked) state.selected_head = t;
 

@@ -56,7 +56,7 @@ const LineCache& strongest_lines(const Trace& trace, const std::vector<bool>& sh
     cache.shown = shown;
     cache.lines.clear();
     for (int h = 0; h < static_cast<int>(trace.heads.size()); ++h) {
-        if (h >= static_cast<int>(shown.size()) || !shown[h]) continue;
+        if (h >= static_cast<int>(shown.size()) || !shown[h] || !trace.keeps(h)) continue;
         const HeadTrace& head = trace.heads[h];
         for (int i = 0; i < trace.T; ++i)
             for (int j = 0; j < trace.N; ++j)
@@ -111,6 +111,9 @@ void view_lines(AppState& state) {
     auto key_label = [&](int j) { return keys_are_tokens ? keys[j] : "proj " + std::to_string(j); };
 
     head_toggles(state, H);
+    if (trace.kept_head >= 0)
+        ImGui::TextWrapped("Long sequence: only head %d's weights are kept (all %d heads' T×N matrices would not fit the page's "
+                           "memory); select another head to see its lines.", trace.kept_head, H);
     ImGui::TextDisabled("Line opacity = weight. Hover a token to isolate its lines.%s",
                         keys_are_tokens ? "" : " Linformer: the right column holds the k projected keys.");
 
@@ -173,7 +176,7 @@ void view_lines(AppState& state) {
             state.readout["lines_cut"] = std::to_string(cache.visible - cache.lines.size());
     } else {
         for (int h = 0; h < H; ++h) {
-            if (!state.heads_shown[h]) continue;
+            if (!state.heads_shown[h] || !trace.keeps(h)) continue;
             const HeadTrace& head = trace.heads[h];
             const int n = key_side ? trace.T : trace.N;
             for (int o = 0; o < n; ++o) {
@@ -211,7 +214,7 @@ void view_lines(AppState& state) {
     // Beside the far column, the hovered token's weights for the first shown head, in its colour.
     int first_shown = -1;
     for (int h = 0; h < H && first_shown < 0; ++h)
-        if (state.heads_shown[h]) first_shown = h;
+        if (state.heads_shown[h] && trace.keeps(h)) first_shown = h;
     if (hovered >= 0 && first_shown >= 0 && pitch >= line_h * 0.9f) {
         const HeadTrace& head = trace.heads[first_shown];
         const int n = key_side ? trace.T : trace.N;

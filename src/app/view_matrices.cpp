@@ -20,7 +20,7 @@ void matrix_combo(AppState& state, const Trace& trace) {
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
     if (ImGui::BeginCombo("##matrix", state.matrix.c_str(), ImGuiComboFlags_HeightLarge)) {
         for (const char* name : matrix_names()) {
-            const MatrixEntry m = find_matrix(trace, state.selected_head, name);
+            const MatrixEntry m = find_matrix(trace, shown_head(state), name);
             ImGui::BeginDisabled(!m.applies());
             const std::string label = m.applies() ? std::string(name) : std::string(name) + "  (not in this configuration)";
             if (ImGui::Selectable(label.c_str(), state.matrix == name)) state.matrix = name;
@@ -37,7 +37,7 @@ void matrix_combo(AppState& state, const Trace& trace) {
 void view_matrices(AppState& state) {
     if (!state.trace) return;
     const Trace& trace = *state.trace;
-    const MatrixEntry m = find_matrix(trace, state.selected_head, state.matrix);
+    const MatrixEntry m = find_matrix(trace, shown_head(state), state.matrix);
     forget_layout(state, "matrix_");
     forget_layout(state, "matrices_");
 
@@ -49,7 +49,7 @@ void view_matrices(AppState& state) {
     if (m.applies()) {
         ImGui::SameLine(0, 18);
         if (ImGui::Button("Export CSV")) {
-            const std::string file = m.per_head ? std::string(m.name) + "-head" + std::to_string(state.selected_head) : m.name;
+            const std::string file = m.per_head ? std::string(m.name) + "-head" + std::to_string(shown_head(state)) : m.name;
             page_export_csv(file, exportable(m), m.row_labels, m.col_labels);
         }
         record_item(state, "matrix_export_csv");
@@ -59,7 +59,7 @@ void view_matrices(AppState& state) {
         ImGui::TextWrapped("\"%s\" is not a matrix of the trace. Pick one above.", state.matrix.c_str());
         return;
     }
-    if (m.per_head) ImGui::Text("%s · head %d — %s", m.name, state.selected_head, m.meaning);
+    if (m.per_head) ImGui::Text("%s · head %d — %s", m.name, shown_head(state), m.meaning);
     else ImGui::Text("%s — %s", m.name, m.meaning);
     if (!m.applies()) {
         ImGui::TextDisabled("Not part of this configuration (the trace holds it as null).");

@@ -179,6 +179,12 @@ void head_selector(AppState& state, const char* prefix) {
         ImGui::SliderInt("##head", &state.selected_head, 0, heads - 1);
         record_item(state, (std::string(prefix) + "_head").c_str());
     }
+    const int shown = shown_head(state);
+    if (heads > 0 && shown != std::clamp(state.selected_head, 0, heads - 1)) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("(long sequence: one head's T×N matrices at a time; head %d shown until head %d is computed)", shown,
+                            state.selected_head);
+    }
 }
 
 void forget_layout(AppState& state, const std::string& prefix) {
@@ -186,16 +192,18 @@ void forget_layout(AppState& state, const std::string& prefix) {
         it = state.layout.erase(it);
 }
 
-Matrix exportable(const MatrixEntry& m) {
-    Matrix out = xt::zeros<float>({static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols())});
-    for (int i = 0; i < m.rows(); ++i)
+Matrix exportable(const MatrixEntry& m, int first, int count) {
+    first = std::clamp(first, 0, m.rows());
+    const int end = count < 0 ? m.rows() : std::min(m.rows(), first + count);
+    Matrix out = xt::zeros<float>({static_cast<std::size_t>(end - first), static_cast<std::size_t>(m.cols())});
+    for (int i = first; i < end; ++i)
         for (int j = 0; j < m.cols(); ++j) {
             if (m.is_mask) {
-                out(i, j) = (*m.allowed)(i, j) ? 1.0f : 0.0f;
+                out(i - first, j) = (*m.allowed)(i, j) ? 1.0f : 0.0f;
                 continue;
             }
             const double v = m.values_f64 ? (*m.values_f64)(i, j) : (*m.values)(i, j);
-            out(i, j) = std::isinf(v) ? NAN : static_cast<float>(v);  // only scaled's masked cells are infinite
+            out(i - first, j) = std::isinf(v) ? NAN : static_cast<float>(v);  // only scaled's masked cells are infinite
         }
     return out;
 }

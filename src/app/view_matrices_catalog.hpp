@@ -57,6 +57,7 @@ void head_selector(AppState& state, const char* prefix);
 void forget_layout(AppState& state, const std::string& prefix);
 
 // The entry as a float matrix for CSV: the mask as 1/0, scaled's masked −inf cells as NaN: a CSV has no "masked", and NaN reads as missing in spreadsheets.
-Matrix exportable(const MatrixEntry& m);
+// Rows [first, first + count) only, clipped to the matrix (count -1: to the end).
+Matrix exportable(const MatrixEntry& m, int first = 0, int count = -1);
 
 }  // namespace attnviz::app

@@ -203,7 +203,7 @@ void view_pipeline(AppState& state) {
         ImGui::PopStyleColor();
     }
 
-    const std::vector<Stage> stages = stages_of(trace, state.selected_head);
+    const std::vector<Stage> stages = stages_of(trace, shown_head(state));
     const float min_panel = ImGui::GetFontSize() * 17;
     const int columns = std::clamp(static_cast<int>(ImGui::GetContentRegionAvail().x / min_panel), 1, 3);
     if (ImGui::BeginTable("pipeline_stages", columns, ImGuiTableFlags_BordersInner | ImGuiTableFlags_SizingStretchSame)) {

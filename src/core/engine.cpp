@@ -1,7 +1,7 @@
 // engine.cpp — validate a Config, then compute the attention pass into a Trace.
 //
 // The pass (RunJob::State::plan, stepped by RunJob; run() steps it to the end in one call) reads
-// like the maths, one stage per task:
+// like the maths:
 //   tokens -> X -> X_in = X + positional -> Q, K, V (RoPE) -> per head: (Linformer) scores = Q·Kᵀ
 //   -> scaled = scores·scale/temperature + ALiBi, masked -> weights = softmax -> out = weights·V
 //   -> concat -> output = concat·Wo + bo.
@@ -90,20 +90,29 @@ std::vector<std::string> sequence(const std::optional<std::string>& text, const 
 //-----------------------------------------------------------------------------
 // Sizes: the trace's bytes, estimated before computing (and measured after, equal)
 //-----------------------------------------------------------------------------
-double estimate_trace_bytes(const Config& c, const Sequences& s) {
+// keep_head -1: every head keeps its (T, N) matrices; h >= 0: only head h does.
+double estimate_trace_bytes(const Config& c, const Sequences& s, int keep_head) {
     const double T = s.T, S = s.S, N = s.N, d = c.d_model, H = c.heads, dk = d / H;
+    const double kept = keep_head < 0 ? H : 1;                // heads holding scores, scaled, mask, weights
     const bool rope = c.positional == Positional::rope, lin = c.linformer_k > 0;
     const bool added = c.positional == Positional::sinusoidal || c.positional == Positional::learned;
     double floats = T * d * (2 + added) + (s.cross ? S * d * (2 + added) : 0);  // X, positional, X_in (+ source)
     floats += H * (T * dk + 2 * S * dk + (rope ? (T + S) * dk : 0) + (lin ? 2 * N * dk : 0) + T * dk);  // Q K V, rope, lin, out
-    floats += H * T * N * 2;                                  // scores, weights
+    floats += kept * T * N * 2;                               // scores, weights
     floats += T * d * 2;                                      // concat, output
     floats += 4 * d * d + 4 * d;                              // resolved config: W*, b*
     floats += T * d + (s.cross ? S * d : 0);                  // resolved config: embeddings
     floats += lin ? 2 * N * S : 0;                            // E, F
     floats += c.positional == Positional::learned ? std::max(T, S) * d : 0;  // P
     const double ints = (c.pattern.kind == PatternKind::bigbird ? T * c.pattern.random : 0) + H * T;  // random keys, empty rows (worst case)
-    return 4 * floats + 8 * H * T * N /* scaled */ + H * T * N /* mask */ + 4 * ints;
+    return 4 * floats + 8 * kept * T * N /* scaled */ + kept * T * N /* mask */ + 4 * ints;
+}
+
+void check_memory(const Config& c, const Sequences& s, int keep_head) {
+    const double bytes = estimate_trace_bytes(c, s, keep_head);
+    if (bytes > limits::max_trace_bytes)
+        field_error("config", "expected a trace of at most 1.5 GiB, this one needs about " +
+                                  std::to_string(static_cast<long long>(bytes / (1024 * 1024))) + " MiB (fewer tokens, heads or d_model)");
 }
 
 }  // namespace
@@ -196,10 +205,6 @@ Sequences detail::validate(const Config& c) {
             field_error("positional", "expected \"none\", \"sinusoidal\" or \"learned\" with variant \"seed_module\" (the printed module has no RoPE or ALiBi)");
         if (c.linformer_k > 0) field_error("linformer_k", "expected 0 with variant \"seed_module\" (the printed module has no Linformer)");
     }
-    const double bytes = estimate_trace_bytes(c, s);
-    if (bytes > limits::max_trace_bytes)
-        field_error("config", "expected a trace of at most 1.5 GiB, this one needs about " +
-                                  std::to_string(static_cast<long long>(bytes / (1024 * 1024))) + " MiB (fewer tokens, heads or d_model)");
     return s;
 }
 
@@ -448,14 +453,14 @@ int block_rows(int rows, double work_per_row, double work_per_step) {
 //-----------------------------------------------------------------------------
 // The forward pass, as a list of tasks that a RunJob steps through
 //-----------------------------------------------------------------------------
-// The tasks keep the order run() has always computed in — each stage for every head before
-// the next stage — so a config that fails, fails with the same message. A task computes rows
-// [r0, r1) of one stage (rows of Q, of one head's scores, …), a block per step; row blocks of a
-// matmul, of the scaling and of the softmax give every element exactly as the whole matrix does.
+// A task computes rows [r0, r1) of one stage (rows of Q, of one head's attention, …), a block per
+// step; row blocks of a matmul, of the scaling and of the softmax give every element exactly as
+// the whole matrix does. A head goes from scores to out one block of query rows at a time, so
+// the block is still in cache for the next stage (the trace's cost over the plain forward).
 struct RunJob::State {
     struct Task {
-        const char* stage;                      // as named in StageTimes
-        double StageTimes::*time;               // where its time adds up
+        const char* stage;                      // as named in StageTimes, or "attention" (a head not kept)
+        double StageTimes::*time;               // where its time adds up; null: compute() adds its own
         int head;                               // the head it computes, -1 when not per head
         int rows;                               // rows to compute (1 for a task done in one step)
         int block;                              // rows per step
@@ -470,6 +475,9 @@ struct RunJob::State {
     Matrix keys_t;                 // (dk, N): the current head's keys (projected with Linformer), transposed
     xt::xtensor<bool, 2> mask;     // (T, N): mask ∩ pattern, shared by the heads
     double scale = 0;              // factor on the raw scores
+    int keep_head = -1;            // -1: every head keeps its (T, N) matrices; h: only head h
+    std::vector<float> block_scores, block_weights;  // (rows, N): a block of a head that is not kept
+    std::vector<double> block_scaled;                // (rows, N)
 
     std::vector<Task> tasks;       // the whole pass, in order
     std::size_t next = 0;          // the task the next step works on
@@ -491,9 +499,10 @@ struct RunJob::State {
     void embed();
     void positions();
     void split_head(int h);
-    void scores_rows(int h, int r0, int r1);
-    void scaled_rows(int h, int r0, int r1);
-    void weighted_sum_rows(int h, int r0, int r1);
+    bool keeps(int h) const { return keep_head < 0 || keep_head == h; }
+    void begin_scores(int h);
+    void scale_block(HeadTrace& head, const float* scores, double* scaled, int r0, int r1);
+    void attend_rows(int h, int r0, int r1);
     void finish();
 };
 
@@ -559,28 +568,23 @@ void RunJob::State::plan() {
         }
         attention_mask_rows(mask, c, s, t.random_keys, r0, r1);
     });
-    for (int h = 0; h < H; ++h) {
-        plan_task("scores", &StageTimes::scores, h, T, static_cast<double>(N) * dk,
-            [this, h](int r0, int r1) { scores_rows(h, r0, r1); });
-        plan_task("scores", &StageTimes::scores, h, T, kCellScaled * N, [this, h](int r0, int r1) { scaled_rows(h, r0, r1); });
-    }
-
-    // weights = softmax over each row (subtracting the row max for numerical stability)
+    // then per head, a block of query rows at a time while it is in cache: scores = Q·Kᵀ,
+    // scaled, weights = softmax over each row (subtracting the row max for numerical stability),
+    // out = weights·V into its columns of concat. A head that is not kept (keep_head) does the
+    // same in block buffers, so its (T, N) matrices are never whole.
+    plan_task("attention", &StageTimes::weighted_sum, -1, 1, kCellCopy * T * d, [this](int, int) {
+        t.concat = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(t.config.d_model)});
+    });
     for (int h = 0; h < H; ++h)
-        plan_task("softmax", &StageTimes::softmax, h, T, kCellSoftmax * N, [this, h](int r0, int r1) {
-            HeadTrace& head = t.heads[h];
-            if (r0 == 0) head.weights = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
-            kernels::softmax_rows(&head.weights(r0, 0), &head.scaled(r0, 0), r1 - r0, s.N, t.config.kernels);
-        });
-
-    // out = weights·V, concatenated head by head
-    for (int h = 0; h < H; ++h)
-        plan_task("weighted_sum", &StageTimes::weighted_sum, h, T, static_cast<double>(N) * dk,
-            [this, h](int r0, int r1) { weighted_sum_rows(h, r0, r1); });
+        plan_task("attention", nullptr, h, T, 2.0 * N * dk + (kCellScaled + kCellSoftmax) * N,
+            [this, h](int r0, int r1) { attend_rows(h, r0, r1); });
 
     // output = concat·Wo + bo
     plan_task("output", &StageTimes::output, -1, T, dd, [this](int r0, int r1) {
-        if (r0 == 0) t.output = Matrix::from_shape({t.concat.shape(0), t.concat.shape(1)});
+        if (r0 == 0) {
+            mask = xt::xtensor<bool, 2>();  // the kept heads have their copy
+            t.output = Matrix::from_shape({t.concat.shape(0), t.concat.shape(1)});
+        }
         matmul_rows(t.output, t.concat, *t.config.weights.Wo, &*t.config.weights.bo, r0, r1, t.config.kernels);
         check_overflow(t.output, "output", r0, r1);
     });
@@ -639,78 +643,115 @@ void RunJob::State::split_head(int h) {
     if (h == H - 1) Q = K = V = Matrix();
 }
 
-void RunJob::State::scores_rows(int h, int r0, int r1) {
-    HeadTrace& head = t.heads[h];
-    if (r0 == 0) {
-        const Config& c = t.config;
-        const int dk = c.d_model / c.heads;
-        scale = 1.0 / std::sqrt(static_cast<double>(dk));
-        if (c.scale.kind == ScaleKind::inv_sqrt_dmodel) scale = 1.0 / std::sqrt(static_cast<double>(c.d_model));
-        if (c.scale.kind == ScaleKind::number) scale = c.scale.value;
-        const Matrix& keys = c.linformer_k > 0 ? head.K_projected : head.K;  // (N, dk)
-        keys_t = transpose(keys);
-        head.scores = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
-    }
-    matmul_rows(head.scores, head.Q, keys_t, nullptr, r0, r1, t.config.kernels);
-    check_overflow(head.scores, "scores", r0, r1);
-}
-
-// scaled = scores·scale/temperature + ALiBi bias; masked cells -inf (seed_module: the −1e20 fill)
-void RunJob::State::scaled_rows(int h, int r0, int r1) {
+// Head h's scale, ALiBi slope and transposed keys, before its first row of scores.
+void RunJob::State::begin_scores(int h) {
     const Config& c = t.config;
     HeadTrace& head = t.heads[h];
+    const int dk = c.d_model / c.heads;
+    scale = 1.0 / std::sqrt(static_cast<double>(dk));
+    if (c.scale.kind == ScaleKind::inv_sqrt_dmodel) scale = 1.0 / std::sqrt(static_cast<double>(c.d_model));
+    if (c.scale.kind == ScaleKind::number) scale = c.scale.value;
+    head.scale = scale;
+    if (c.positional == Positional::alibi) head.alibi_slope = std::pow(2.0, -8.0 * (h + 1) / c.heads);
+    const Matrix& keys = c.linformer_k > 0 ? head.K_projected : head.K;  // (N, dk)
+    keys_t = transpose(keys);                                            // (dk, N)
+}
+
+// Rows [r0, r1) of scaled from the same rows of scores (both pointing at row r0), and the
+// rows among them with no allowed key.
+void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* scaled, int r0, int r1) {
+    const Config& c = t.config;
     const bool seed = c.variant == Variant::seed_module;
-    if (r0 == 0) {
-        keys_t = Matrix();
-        head.mask = xt::xtensor<bool, 2>::from_shape(mask.shape());
-        head.scale = scale;
-        if (c.positional == Positional::alibi) head.alibi_slope = std::pow(2.0, -8.0 * (h + 1) / c.heads);
-        head.scaled = xt::xtensor<double, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
-    }
-    std::copy(&mask(r0, 0), &mask(r0, 0) + static_cast<std::size_t>(r1 - r0) * s.N, &head.mask(r0, 0));
     // seed_module fills masked energies with -1e20 (a float32 in torch) before the division
     const double seed_fill = static_cast<double>(static_cast<float>(-1e20));
-    // Row by row over raw pointers, branch-free in j so that the compiler vectorizes it (this
-    // loop touches H·T·N doubles, a large part of the trace's cost beyond the forward).
-    const double masked = -std::numeric_limits<double>::infinity();
+    // Row by row over raw pointers, branch-free in j and with every factor in a local (a store
+    // through `out` could otherwise alias them and force a reload per cell), so that the
+    // compiler vectorizes it: this loop writes H·T·N doubles, much of the trace's cost beyond
+    // the forward. The expressions are the ones the float64 reference and the UI's worked cell use.
+    const double masked = -std::numeric_limits<double>::infinity(), largest = std::numeric_limits<double>::max();
+    const double factor = scale, temperature = c.temperature, slope = head.alibi_slope;
+    const int N = s.N;
     for (int i = r0; i < r1; ++i) {
-        const float* score = head.scores.data() + static_cast<std::size_t>(i) * s.N;
-        const bool* allowed = mask.data() + static_cast<std::size_t>(i) * s.N;
-        double* out = head.scaled.data() + static_cast<std::size_t>(i) * s.N;
+        const float* score = scores + static_cast<std::size_t>(i - r0) * N;
+        const bool* allowed = mask.data() + static_cast<std::size_t>(i) * N;
+        double* out = scaled + static_cast<std::size_t>(i - r0) * N;
         if (seed) {
-            for (int j = 0; j < s.N; ++j) out[j] = (allowed[j] ? score[j] : seed_fill) * scale / c.temperature;
-        } else if (head.alibi_slope == 0) {  // the bias would be -0, which leaves every sum unchanged
-            for (int j = 0; j < s.N; ++j) out[j] = allowed[j] ? score[j] * scale / c.temperature : masked;
+            for (int j = 0; j < N; ++j) out[j] = (allowed[j] ? score[j] : seed_fill) * factor / temperature;
+        } else if (slope == 0) {  // the bias would be -0, which leaves every sum unchanged
+            for (int j = 0; j < N; ++j) out[j] = allowed[j] ? score[j] * factor / temperature : masked;
         } else {
-            for (int j = 0; j < s.N; ++j)
-                out[j] = allowed[j] ? score[j] * scale / c.temperature - head.alibi_slope * std::abs(i - j) : masked;
+            for (int j = 0; j < N; ++j)
+                out[j] = allowed[j] ? score[j] * factor / temperature - slope * std::abs(i - j) : masked;
         }
-        // a huge scale over a tiny temperature can pass double's range: the softmax of
-        // an infinite logit is NaN, so that is an error like any other overflow
-        bool overflow = false;
-        for (int j = 0; j < s.N; ++j) overflow |= (seed || allowed[j]) && !std::isfinite(out[j]);
+        // a huge scale over a tiny temperature can pass double's range: the softmax of an
+        // infinite logit is NaN, so that is an error like any other overflow. Masked cells are
+        // -inf by design (seed_module's are finite and checked too).
+        int overflow = 0, any = 0;
+        for (int j = 0; j < N; ++j) {
+            const int checked = seed || allowed[j];
+            overflow |= checked & !(std::fabs(out[j]) <= largest);
+            any |= allowed[j];
+        }
         if (overflow)
             field_error("scaled", "overflowed float64 (|scores·scale/temperature| > 1.8e308); expected a smaller "
                                   "scale or a larger temperature");
+        if (!any) head.empty_rows.push_back(i);
     }
-    for (int i = r0; i < r1; ++i)
-        if (std::none_of(&mask(i, 0), &mask(i, 0) + s.N, [](bool allowed) { return allowed; }))
-            head.empty_rows.push_back(i);
 }
 
-void RunJob::State::weighted_sum_rows(int h, int r0, int r1) {
-    const int dk = t.head_dim;
+// Head h, query rows [r0, r1): scores, scaled and weights into the head's matrices if it is
+// kept, else into block buffers (the same kernels on the same rows, so the same numbers), then
+// out and its columns of concat. Each stage's time adds up in its own StageTimes field.
+void RunJob::State::attend_rows(int h, int r0, int r1) {
     HeadTrace& head = t.heads[h];
-    if (h == 0 && r0 == 0) {
-        mask = xt::xtensor<bool, 2>();  // every head has its copy
-        t.concat = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(t.config.d_model)});
+    StageTimes& ms = t.stats.ms;
+    const Kernels path = t.config.kernels;
+    const int n = r1 - r0, N = s.N, dk = t.head_dim;
+    auto begin = std::chrono::steady_clock::now();
+    const auto lap = [&begin](double& into) {
+        into += ms_since(begin);
+        begin = std::chrono::steady_clock::now();
+    };
+    const bool keep = keeps(h);
+    const std::size_t T = s.T, cells = static_cast<std::size_t>(n) * N;
+    if (r0 == 0) {
+        begin_scores(h);
+        head.out = Matrix::from_shape({T, static_cast<std::size_t>(dk)});
+        if (keep) {
+            head.scores = Matrix::from_shape({T, static_cast<std::size_t>(N)});
+            head.mask = xt::xtensor<bool, 2>::from_shape({T, static_cast<std::size_t>(N)});
+            head.scaled = xt::xtensor<double, 2>::from_shape({T, static_cast<std::size_t>(N)});
+            head.weights = Matrix::from_shape({T, static_cast<std::size_t>(N)});
+        }
     }
-    if (r0 == 0) head.out = Matrix::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(dk)});
-    matmul_rows(head.out, head.weights, t.config.linformer_k > 0 ? head.V_projected : head.V, nullptr, r0, r1,
-                t.config.kernels);
+    if (!keep) {
+        block_scores.resize(cells);
+        block_scaled.resize(cells);
+        block_weights.resize(cells);
+    }
+    float* scores = keep ? &head.scores(r0, 0) : block_scores.data();
+    double* scaled = keep ? &head.scaled(r0, 0) : block_scaled.data();
+    float* weights = keep ? &head.weights(r0, 0) : block_weights.data();
+    kernels::matmul(scores, &head.Q(r0, 0), keys_t.data(), nullptr, n, dk, N, path);
+    if (!kernels::all_finite(scores, cells))
+        field_error("scores", "overflowed float32 (|value| > 3.4e38); expected embeddings and weights small enough");
+    if (keep) std::copy(&mask(r0, 0), &mask(r0, 0) + cells, &head.mask(r0, 0));
+    scale_block(head, scores, scaled, r0, r1);
+    lap(ms.scores);
+    kernels::softmax_rows(weights, scaled, n, N, path);
+    lap(ms.softmax);
+    const Matrix& values = t.config.linformer_k > 0 ? head.V_projected : head.V;  // (N, dk)
+    kernels::matmul(&head.out(r0, 0), weights, values.data(), nullptr, n, N, dk, path);
     check_overflow(head.out, "out", r0, r1);
     for (int i = r0; i < r1; ++i)
         for (int k = 0; k < dk; ++k) t.concat(i, h * dk + k) = head.out(i, k);
+    if (r1 == s.T) {
+        keys_t = Matrix();
+        block_scores = std::vector<float>();
+        block_weights = std::vector<float>();
+        block_scaled = std::vector<double>();
+    }
+    lap(ms.weighted_sum);
 }
 
 void RunJob::State::finish() {
@@ -733,13 +774,19 @@ RunJob::RunJob(RunJob&&) noexcept = default;
 RunJob& RunJob::operator=(RunJob&&) noexcept = default;
 RunJob::~RunJob() = default;
 
-Expected<RunJob> RunJob::start(const Config& config, double work_per_step) {
+Expected<RunJob> RunJob::start(const Config& config, double work_per_step, int keep_head) {
     const auto begin = std::chrono::steady_clock::now();
     std::unique_ptr<State> state;
     if (auto error = guarded([&] {
             state = std::make_unique<State>();
             state->s = detail::validate(config);
+            if (keep_head < -1 || keep_head >= config.heads)
+                field_error("keep_head", "expected -1 (every head) or a head from 0 to " + std::to_string(config.heads - 1) +
+                                             ", got " + std::to_string(keep_head));
+            check_memory(config, state->s, keep_head);
             state->input = config;
+            state->keep_head = keep_head;
+            state->t.kept_head = keep_head;
             state->work_per_step = work_per_step;
             state->plan();
         }))
@@ -757,7 +804,7 @@ bool RunJob::step(double budget_ms) {
         const int r0 = st.row, r1 = std::min(task.rows, r0 + task.block);
         const auto unit = std::chrono::steady_clock::now();
         st.error = guarded([&] { task.compute(r0, r1); });
-        st.t.stats.ms.*task.time += ms_since(unit);
+        if (task.time) st.t.stats.ms.*task.time += ms_since(unit);
         st.work_done += task.work_per_row * (r1 - r0);
         st.row = r1;
         if (st.row == task.rows) {
@@ -792,9 +839,20 @@ const char* kernel_path_name(Kernels kernels) {
     return kernels == Kernels::scalar ? "scalar" : kernels::simd_path_name();
 }
 
-// The one function that computes attention: a job stepped to the end in one call.
+Expected<double> trace_bytes(const Config& config, int keep_head) {
+    double bytes = 0;
+    if (auto error = guarded([&] { bytes = estimate_trace_bytes(config, detail::validate(config), keep_head); })) return fail(*error);
+    return bytes;
+}
+
+// The one function that computes attention: a job stepped to the end in one call. Nothing waits
+// between its steps, so they are large (a block of 16·2^22 multiply-adds): each block of a
+// matmul repacks its right-hand matrix, which at the interface's small steps costs more than
+// the tenth of the trace's time (the numbers are the same whatever the steps).
+constexpr double kRunWorkPerStep = 1 << 26;
+
 Expected<Trace> run(const Config& config) {
-    Expected<RunJob> job = RunJob::start(config);
+    Expected<RunJob> job = RunJob::start(config, kRunWorkPerStep);
     if (!job) return fail(job.error());
     job.value().step(std::numeric_limits<double>::infinity());
     return job.value().take();

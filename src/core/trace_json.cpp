@@ -33,6 +33,10 @@ void write_matrix(Writer& out, const xt::xtensor<T, 2>& m) {
 
 // `scaled` with masked cells as null (their value is -inf, or seed_module's fill).
 void write_scaled(Writer& out, const xt::xtensor<double, 2>& scaled, const xt::xtensor<bool, 2>& mask) {
+    if (scaled.size() == 0) {  // a head not kept (Trace::kept_head)
+        out.null();
+        return;
+    }
     out.begin_array();
     for (std::size_t r = 0; r < scaled.shape(0); ++r) {
         out.begin_array();
@@ -121,6 +125,7 @@ std::string trace_to_json(const Trace& t, bool pretty) {
     out.begin_array();
     for (const HeadTrace& h : t.heads) write_head(out, h);
     out.end_array();
+    out.key("kept_head"); out.integer(t.kept_head);
     out.key("concat"); write_matrix(out, t.concat);
     out.key("output"); write_matrix(out, t.output);
     out.key("skips_qkv_projection"); out.boolean(t.skips_qkv_projection);

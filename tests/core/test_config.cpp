@@ -118,8 +118,17 @@ TEST_CASE("config errors: sizes and limits", "[config][errors]") {
           R"(positional: expected "none", "sinusoidal" or "learned" with variant "seed_module" (the printed module has no RoPE or ALiBi))");
     CHECK(error_of(R"({"text":"a b","variant":"seed_module","linformer_k":1})") ==
           R"(linformer_k: expected 0 with variant "seed_module" (the printed module has no Linformer))");
-    CHECK(error_of(R"({"text":")" + repeat("x ", 4096) + R"(","d_model":2048,"heads":64})") ==
-          "config: expected a trace of at most 1.5 GiB, this one needs about 17793 MiB (fewer tokens, heads or d_model)");
+    // memory: refused by run() (and compute_json) for the heads kept, not by parse_config
+    const std::string huge = R"({"text":")" + repeat("x ", 4096) + R"(","d_model":2048,"heads":64})";
+    const attnviz::Expected<attnviz::Config> parsed = attnviz::parse_config(huge);
+    REQUIRE(parsed.ok());
+    const std::string too_big = "config: expected a trace of at most 1.5 GiB, this one needs about 17793 MiB (fewer tokens, heads or d_model)";
+    CHECK(run_error(parsed.value()) == too_big);
+    CHECK(attnviz::compute_json(huge).error() == too_big);
+    CHECK(attnviz::trace_bytes(parsed.value()).value() / (1024 * 1024) > 17793);
+    CHECK(attnviz::trace_bytes(parsed.value(), 3).value() < 1024.0 * 1024 * 1024);
+    CHECK(attnviz::RunJob::start(parsed.value(), attnviz::RunJob::default_work_per_step, 64).error() ==
+          "keep_head: expected -1 (every head) or a head from 0 to 63, got 64");
 }
 
 TEST_CASE("config errors: temperature", "[config][errors]") {

@@ -33,9 +33,9 @@ struct Stepped {
 };
 
 // Steps with a zero budget (exactly one step per call) of the smallest size (blocks of 16 rows).
-Stepped step_to_end(const attnviz::Config& config) {
+Stepped step_to_end(const attnviz::Config& config, int keep_head = -1) {
     Stepped out;
-    attnviz::Expected<attnviz::RunJob> started = attnviz::RunJob::start(config, 1.0);
+    attnviz::Expected<attnviz::RunJob> started = attnviz::RunJob::start(config, 1.0, keep_head);
     REQUIRE(started.ok());
     attnviz::RunJob& job = started.value();
     const auto record = [&] {
@@ -84,6 +84,74 @@ TEST_CASE("a job stepped one step at a time gives run()'s trace bit for bit", "[
         CHECK(stepped.result.value().stats.flops == direct.value().stats.flops);
         CHECK(stepped.result.value().stats.bytes == direct.value().stats.bytes);
     }
+}
+
+bool same_bits(const xt::xtensor<double, 2>& a, const xt::xtensor<double, 2>& b) {
+    return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+TEST_CASE("keep_head: one head keeps its T×N matrices, every other number is run()'s bit for bit", "[job][keep]") {
+    for (const char* json : kConfigs) {
+        const attnviz::Config config = must_parse(with_long_text(json));
+        INFO(json);
+        const attnviz::Expected<attnviz::Trace> direct = attnviz::run(config);
+        REQUIRE(direct.ok());
+        const attnviz::Trace& all = direct.value();
+        CHECK(all.kept_head == -1);
+        const int H = static_cast<int>(all.heads.size());
+        for (int keep = 0; keep < H; ++keep) {
+            INFO("keep_head " << keep);
+            const Stepped stepped = step_to_end(config, keep);
+            REQUIRE(stepped.result.ok());
+            const attnviz::Trace& t = stepped.result.value();
+            CHECK(t.kept_head == keep);
+            CHECK(same_bits(t.concat, all.concat));
+            CHECK(same_bits(t.output, all.output));
+            CHECK(t.stats.flops == all.stats.flops);
+            CHECK(t.stats.bytes < all.stats.bytes);
+            for (int h = 0; h < H; ++h) {
+                INFO("head " << h);
+                const attnviz::HeadTrace& a = all.heads[h];
+                const attnviz::HeadTrace& b = t.heads[h];
+                CHECK(t.keeps(h) == (h == keep));
+                CHECK(same_bits(b.Q, a.Q));
+                CHECK(same_bits(b.K, a.K));
+                CHECK(same_bits(b.V, a.V));
+                CHECK(same_bits(b.out, a.out));
+                CHECK(b.empty_rows == a.empty_rows);
+                CHECK(b.scale == a.scale);
+                CHECK(b.alibi_slope == a.alibi_slope);
+                if (h == keep) {
+                    CHECK(same_bits(b.scores, a.scores));
+                    CHECK(same_bits(b.weights, a.weights));
+                    CHECK(same_bits(b.scaled, a.scaled));
+                    CHECK(b.mask == a.mask);
+                } else {
+                    CHECK(b.scores.size() == 0);
+                    CHECK(b.weights.size() == 0);
+                    CHECK(b.scaled.size() == 0);
+                    CHECK(b.mask.size() == 0);
+                }
+            }
+            // the JSON says which head is kept and writes the others' T×N matrices as null
+            const std::string j = attnviz::trace_to_json(t);
+            CHECK(j.find("\"kept_head\":" + std::to_string(keep)) != std::string::npos);
+            if (H > 1) CHECK(j.find("\"scores\":null,\"scaled\":null,\"mask\":null,\"weights\":null") != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("keep_head: the trace's bytes and the memory check count only the head kept", "[job][keep]") {
+    const attnviz::Config config = must_parse(R"({"text":")" + long_text(300) + R"(","d_model":32,"heads":4})");
+    const attnviz::Expected<attnviz::Trace> t = attnviz::run(config);
+    const Stepped kept = step_to_end(config, 2);
+    REQUIRE(t.ok());
+    REQUIRE(kept.result.ok());
+    CHECK(attnviz::trace_bytes(config).value() >= t.value().stats.bytes);
+    CHECK(attnviz::trace_bytes(config, 2).value() >= kept.result.value().stats.bytes);
+    // what the heads not kept do not hold: scores, weights (float), scaled (double), mask (bool)
+    const double T = 300, per_head = T * T * (4 + 4 + 8 + 1);
+    CHECK(t.value().stats.bytes - kept.result.value().stats.bytes == 3 * per_head);
 }
 
 TEST_CASE("row blocks give what the kernels give on whole matrices, bit for bit", "[job]") {
@@ -137,12 +205,12 @@ TEST_CASE("a job's progress only grows, follows the stages in order and ends at 
     std::vector<std::string> order;
     for (const std::string& stage : s.stages)
         if (order.empty() || order.back() != stage) order.push_back(stage);
-    CHECK(order == std::vector<std::string>{"embed", "positional", "project", "scores", "softmax", "weighted_sum", "output", "done"});
+    CHECK(order == std::vector<std::string>{"embed", "positional", "project", "scores", "attention", "output", "done"});
     CHECK(s.heads.back() == -1);
-    // within a per-head stage the heads come in order, and a head's softmax takes several steps
+    // the heads come in order, and a head's attention (scores to out) takes several steps
     std::vector<int> softmax_heads;
     for (std::size_t k = 0; k < s.stages.size(); ++k)
-        if (s.stages[k] == "softmax") softmax_heads.push_back(s.heads[k]);
+        if (s.stages[k] == "attention" && s.heads[k] >= 0) softmax_heads.push_back(s.heads[k]);
     REQUIRE(softmax_heads.size() > 4);
     CHECK(std::is_sorted(softmax_heads.begin(), softmax_heads.end()));
     CHECK(std::set<int>(softmax_heads.begin(), softmax_heads.end()) == std::set<int>{0, 1, 2, 3});

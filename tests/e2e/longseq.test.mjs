@@ -17,7 +17,8 @@ async function clickNow(page, rect) {
   await page.mouse.click(rect.x + rect.w / 2, rect.y + rect.h / 2);
 }
 
-const matrix = (page, name, head) => page.evaluate(([n, h]) => window.attnviz.matrix(n, h), [name, head]);
+const matrix = (page, name, head, first = 0, count = -1) =>
+  page.evaluate(([n, h, f, c]) => window.attnviz.matrix(n, h, f, c), [name, head, first, count]);
 
 // Samples (frame, computing, progress) every ~50 ms until the pass ends or `until` says stop.
 async function watch(page, until = () => false, timeout = 120000) {
@@ -128,6 +129,54 @@ test('a 1024-token pass left to finish gives softmax rows that sum to 1 and a 10
     assert.ok(stats.distinctColors > 50, `the heatmap looks blank: ${stats.distinctColors} colours`);
     const errors = app.consoleLines.filter((l) => l.startsWith('pageerror') || l.startsWith('error'));
     assert.deepEqual(errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('4096 tokens, 8 heads, d_model 512: one head kept, the wasm heap stays under 1 GiB, another head on a click', async () => {
+  const app = await openApp();
+  const GiB = 2 ** 30;
+  try {
+    const { page } = app;
+    await waitFrames(page, 3);
+    const HUGE = { text: Array.from({ length: 4096 }, (_, i) => `w${i}`).join(' '), d_model: 512, heads: 8 };
+    assert.equal(await page.evaluate((c) => window.attnviz.setState({ config: c, ui: { view: 'heads', selected_head: 2 } }), HUGE), '');
+    const first = await watch(page, () => false, 600000);
+    assert.ok(first.filter((x) => x.computing).length >= 6, 'the pass spanned many frames');
+    let s = await state(page);
+    assert.equal(s.error, '');
+    assert.equal(s.tokens.length, 4096);
+    assert.equal(s.kept_head, 2, 'only the selected head keeps its 4096×4096 matrices');
+    assert.ok(s.memory_bytes > 0 && s.memory_bytes < GiB, `wasm heap ${s.memory_bytes / 2 ** 20} MiB`);
+
+    // The kept head's rows (a few, fetched by range) are softmax rows; a head not kept has none.
+    const rows = await matrix(page, 'weights', 2, 4090, 6);
+    assert.equal(rows.rows, 4096);
+    assert.equal(rows.first_row, 4090);
+    assert.equal(rows.values.length, 6);
+    rows.values.forEach((row, i) => assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4, `row ${4090 + i}`));
+    assert.equal(await matrix(page, 'weights', 5, 0, 1), null);
+    assert.equal((await matrix(page, 'out', 5, 0, 1)).cols, 64, 'every head has its out');
+    await waitFrames(page, 3);
+    const { png } = await screenshot(page, 'longseq-4096-heads');
+    assert.ok((await pixelStats(app.context, png)).distinctColors > 20);
+
+    // Clicking head 5's tile computes head 5 (the previous trace stays on screen meanwhile; two
+    // traces are alive then, still under the limit).
+    const tile = (await state(page)).layout.heads_tile_5;
+    assert.ok(tile && tile.w > 10, 'head 5 has a tile');
+    await page.mouse.click(tile.x + tile.w / 2, tile.y + tile.h / 2);
+    await page.waitForFunction(() => window.attnviz.getState().computing, null, { timeout: 10000 });
+    await watch(page, () => false, 600000);
+    s = await state(page);
+    assert.equal(s.kept_head, 5);
+    assert.ok(s.memory_bytes < GiB, `wasm heap after a second pass ${s.memory_bytes / 2 ** 20} MiB`);
+    const again = await matrix(page, 'weights', 5, 0, 3);
+    again.values.forEach((row, i) => assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4, `head 5 row ${i}`));
+    await waitFrames(page, 3);
+    await screenshot(page, 'longseq-4096-head5');
+    console.log(`4096 tokens: wasm heap ${(s.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
   } finally {
     await app.close();
   }

@@ -7,9 +7,10 @@
 // run(config) is exactly RunJob::start(config), step() until it returns true, take(): one
 // implementation, so a job's trace is run()'s trace bit for bit and its errors are run()'s
 // messages, however small the budget. The work is cut at the pass's natural boundaries —
-// embeddings, positions, the projections by blocks of rows, then stage by stage every head
-// (mask, scores, softmax, weights·V) by blocks of query rows, then the output projection —
-// in the order run() computes them. Dropping a job mid-way cancels it and frees everything.
+// embeddings, positions, the projections by blocks of rows, the mask, then head by head a
+// block of query rows at a time through scores, scaled, softmax and weights·V (stage
+// "attention", each part timed in its own StageTimes field), then the output projection — in
+// the order run() computes them. Dropping a job mid-way cancels it and frees everything.
 #pragma once
 
 #include <memory>
@@ -33,12 +34,19 @@ public:
     // Validates `config` (tokenizing its text: the "tokenize" stage) and plans the pass; an
     // invalid config is run()'s error. The job keeps its own copy of the config. The steps'
     // size changes how the work is cut, never what it computes.
-    static Expected<RunJob> start(const Config& config, double work_per_step = default_work_per_step);
+    //
+    // keep_head -1 keeps every head's (T, N) matrices (scores, scaled, mask, weights) in the
+    // trace, as run() does; a head h keeps only head h's: the other heads go from Q to out a
+    // block of query rows at a time in buffers, so a long sequence needs one head's
+    // T×N matrices instead of H (at T = 4096, 8 heads: about 0.35 GiB instead of 2.25). Every
+    // number that is kept equals run()'s bit for bit. The memory limit (1.5 GiB) is checked
+    // for what is kept. Errors are run()'s.
+    static Expected<RunJob> start(const Config& config, double work_per_step = default_work_per_step, int keep_head = -1);
 
     bool step(double budget_ms);  // computes until budget_ms have passed (at least one step) or the pass ends; true when done
     bool done() const;            // the pass has finished or failed: take() has the outcome
     double progress() const;      // 0..1, estimated from the work done; never decreases; 1 when done
-    const char* stage() const;    // the stage the next step works on, as in StageTimes: "embed" "positional" "project" "scores" "softmax" "weighted_sum" "output", or "done"
+    const char* stage() const;    // the stage the next step works on, as in StageTimes: "embed" "positional" "project" "scores" (the mask) "attention" (a head, scores to out) "output", or "done"
     int head() const;             // the head the next step works on, -1 outside per-head work
     Expected<Trace> take();       // once done: the trace, or the error run() would return; empties the job
 

@@ -92,6 +92,10 @@ struct Trace {
     xt::xtensor<int, 2> random_keys;         // (T, random) bigbird's seeded keys per query, else (0, 0)
 
     std::vector<HeadTrace> heads;            // (H)
+    int kept_head = -1;                      // -1: every head has its (T, N) matrices; h: only head h
+                                             // (RunJob's keep_head); the others' scores, scaled, mask
+                                             // and weights are (0, 0), their Q, K, V and out complete
+    bool keeps(int h) const { return kept_head < 0 || kept_head == h; }
     Matrix concat;                           // (T, d)  heads' out side by side
     Matrix output;                           // (T, d)  concat·Wo + bo
 
