@@ -20,10 +20,15 @@ std::string shape_text(std::size_t rows, std::size_t cols) {
     return std::to_string(rows) + "x" + std::to_string(cols);
 }
 
-// Rows of scores per block: about 256 KiB of them, so the block stays in L2 between the softmax
-// and weights·V; at least 64 rows, since each block's two matmuls repack K_hᵀ and V_h (with 16
-// rows at T = 1024 the repacking cost more than a tenth of the attention time).
+// Rows of scores per block (scalar path): about 256 KiB of them, so the block stays in L2
+// between the softmax and weights·V; at least 64 rows, since each block's two matmuls repack
+// K_hᵀ and V_h (with 16 rows at T = 1024 the repacking cost more than a tenth of the attention
+// time).
 int block_rows(int S) { return std::clamp(65536 / std::max(S, 1), 64, 256); }
+
+// Rows of scores per block (SIMD path): about 256 KiB of them, so the block stays in L2 between
+// the softmax and weights·V; nothing is repacked per block, so small blocks cost nothing extra.
+int block_rows_simd(int S) { return std::clamp(65536 / std::max(S, 1), 16, 256); }
 
 // Columns [h·dk, (h+1)·dk) of x (rows, d), contiguous.   out (rows, dk)
 void head_columns(float* out, const Matrix& x, int h, int dk) {
@@ -39,7 +44,9 @@ void head_columns_transposed(float* out, const Matrix& x, int h, int dk) {
         for (int c = 0; c < dk; ++c) out[c * rows + r] = x.data()[r * d + h * dk + c];
 }
 
-Matrix attention_unchecked(const Matrix& Q, const Matrix& K, const Matrix& V, int heads, Kernels path) {
+// The scalar path: the plain kernels run() is compared with, one block of query rows at a time.
+Matrix attention_scalar(const Matrix& Q, const Matrix& K, const Matrix& V, int heads) {
+    const Kernels path = Kernels::scalar;
     const int T = static_cast<int>(Q.shape(0)), S = static_cast<int>(K.shape(0));
     const int d = static_cast<int>(Q.shape(1)), dk = d / heads;
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dk)));
@@ -65,6 +72,45 @@ Matrix attention_unchecked(const Matrix& Q, const Matrix& K, const Matrix& V, in
         }
     }
     return concat;
+}
+
+// The SIMD path. Per head, K_hᵀ and V_h are packed into the matmul's panel layout once, straight
+// from K's and V's rows (no transposed copy, no repacking per block of query rows). Q_h is
+// copied times log2(e)/√dk, so the scores come out in base 2 and the softmax is 2^(s - max)
+// with no multiply; its 1/Σ is applied to the block's (rows, dk) output, written in place into
+// concat, rather than to the (rows, S) weights.
+Matrix attention_simd(const Matrix& Q, const Matrix& K, const Matrix& V, int heads) {
+    const int T = static_cast<int>(Q.shape(0)), S = static_cast<int>(K.shape(0));
+    const std::size_t d = Q.shape(1);
+    const int dk = static_cast<int>(d) / heads;
+    const float q_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(dk)));  // log2(e)/√dk
+    const int rows = std::min(block_rows_simd(S), T);
+    Matrix concat = Matrix::from_shape({static_cast<std::size_t>(T), d});
+    std::vector<float> q(static_cast<std::size_t>(T) * dk);         // (T, dk)   Q_h·log2(e)/√dk
+    std::vector<float> kt(kernels::packed_size(dk, S));             // K_hᵀ (dk, S), packed
+    std::vector<float> v(kernels::packed_size(S, dk));              // V_h (S, dk), packed
+    std::vector<float> scores(static_cast<std::size_t>(rows) * S);  // (rows, S) then the weights
+    std::vector<float> inv_sums(static_cast<std::size_t>(rows));    // (rows)
+    for (int h = 0; h < heads; ++h) {
+        const std::size_t col = static_cast<std::size_t>(h) * dk;
+        for (int r = 0; r < T; ++r)
+            for (int c = 0; c < dk; ++c) q[static_cast<std::size_t>(r) * dk + c] = Q.data()[r * d + col + c] * q_scale;
+        kernels::pack_transposed(kt.data(), K.data() + col, d, dk, S);
+        kernels::pack(v.data(), V.data() + col, d, S, dk);
+        for (int i0 = 0; i0 < T; i0 += rows) {
+            const int n = std::min(rows, T - i0);
+            float* out = concat.data() + static_cast<std::size_t>(i0) * d + col;  // (n, dk), rows d apart
+            kernels::matmul_packed(scores.data(), S, q.data() + static_cast<std::size_t>(i0) * dk, kt.data(), n, dk, S);
+            kernels::exp2_rows(scores.data(), inv_sums.data(), scores.data(), n, S);
+            kernels::matmul_packed(out, d, scores.data(), v.data(), n, S, dk);
+            kernels::scale_rows(out, d, inv_sums.data(), n, dk);
+        }
+    }
+    return concat;
+}
+
+Matrix attention_unchecked(const Matrix& Q, const Matrix& K, const Matrix& V, int heads, Kernels path) {
+    return path == Kernels::simd ? attention_simd(Q, K, V, heads) : attention_scalar(Q, K, V, heads);
 }
 
 // out = a·b + bias.   out (M, N), a (M, K), b (K, N), bias (N)

@@ -408,4 +408,150 @@ const char* simd_path_name() {
 #endif
 }
 
+
+//=============================================================================
+// Attention building blocks (kernels.hpp, "Attention building blocks"): pre-packed matmul,
+// base-2 softmax without the normalizing pass. SIMD path only; forward.cpp's scalar path
+// composes matmul and softmax_rows_scaled. Reuses matmul's tiles and panel layout above.
+//=============================================================================
+namespace {
+
+// Where packed_size's floats go, as in matmul_simd: columns [0, wide) in panels of NV vectors
+// at packed + j·K, [wide, vector_columns) in panels of one vector, and the last N mod W columns
+// in one more vector-wide panel, zero-padded.
+struct PackedLayout {
+    int wide, vector_columns;
+    PackedLayout(int N) : wide(N / (NV * W) * (NV * W)), vector_columns(N - N % W) {}
+};
+
+// panel (K, PW) = columns [j0, j0 + valid) of B, the rest 0, with B(k, j) = b[k·row + j·col]
+template <int PW>
+void gather_panel(float* panel, const float* b, std::size_t row, std::size_t col, int K, int j0, int valid) {
+    for (int k = 0; k < K; ++k)
+        for (int c = 0; c < PW; ++c)
+            panel[static_cast<long>(k) * PW + c] = c < valid ? b[k * row + (j0 + c) * col] : 0.0f;
+}
+
+void pack_strided(float* packed, const float* b, std::size_t row, std::size_t col, int K, int N) {
+    const PackedLayout p(N);
+    for (int j = 0; j < p.wide; j += NV * W) gather_panel<NV * W>(packed + static_cast<long>(j) * K, b, row, col, K, j, NV * W);
+    for (int j = p.wide; j < p.vector_columns; j += W) gather_panel<W>(packed + static_cast<long>(j) * K, b, row, col, K, j, W);
+    if (p.vector_columns < N)
+        gather_panel<W>(packed + static_cast<long>(p.vector_columns) * K, b, row, col, K, p.vector_columns, N - p.vector_columns);
+}
+
+// max(a, b) for the clamp and the row max: one f32x4.pmax (maxps) in wasm, where the generic
+// compare-and-select costs a compare and three bit operations
+inline vf max_ps(vf a, vf b) {
+#if defined(__wasm_simd128__)
+    return __builtin_wasm_pmax_f32x4(a, b);  // wasm_f32x4_pmax, without its header's v128_t casts
+#else
+    return select(a < b, b, a);
+#endif
+}
+
+// 2^x for x <= 0. x = n + f with n = round(x), |f| <= 1/2; 2^f by a degree-5 polynomial
+// (Chebyshev fit, max relative error 1.6e-7) in Estrin's form, whose shorter dependency chain
+// measured the exp pass about 7% faster than Horner's (1024 x 1024 x 8 heads, node 20
+// --no-liftoff); 2^n added into the exponent bits. Inputs below
+// -125 give 2^-125 (about 2e-38) instead of smaller numbers: one pmax instead of a clamp and a
+// final select, at no cost to a softmax whose weights sum to at least 1.
+inline vf exp2_nonpositive(vf x) {
+    x = max_ps(x, splat(-125.0f));
+    // x + 1.5·2^23 rounds to an integer n held in the last mantissa bits (see exp_nonpositive);
+    // shifted left by 23 those bits are n·2^23 (the rest shifts out), the exponent increment
+    const vf magic = splat(12582912.0f);
+    const vf t = x + magic;
+    const vf f = x - (t - magic);
+    const vf f2 = f * f;
+    const vf p01 = f * splat(6.9314718246e-1f) + splat(1.0000001192f);
+    const vf p23 = f * splat(5.5503569543e-2f) + splat(2.4022106826e-1f);
+    const vf p45 = f * splat(1.3390863314e-3f) + splat(9.6760317683e-3f);
+    const vf p = (p45 * f2 + p23) * f2 + p01;
+    return (vf)((vi)p + ((vi)t << 23));
+}
+
+float row_max_pmax(const float* x, int n) {
+    vf m = splat(-std::numeric_limits<float>::infinity());
+    int j = 0;
+    for (; j + W <= n; j += W) m = max_ps(m, load(x + j));
+    float best = -std::numeric_limits<float>::infinity();
+    for (int l = 0; l < W; ++l) best = m[l] > best ? m[l] : best;
+    for (; j < n; ++j) best = x[j] > best ? x[j] : best;
+    return best;
+}
+
+}  // namespace
+
+std::size_t packed_size(int K, int N) {
+    return static_cast<std::size_t>(K) * static_cast<std::size_t>((N + W - 1) / W * W);
+}
+
+void pack(float* packed, const float* B, std::size_t ld, int K, int N) {
+    const PackedLayout p(N);
+    for (int j = 0; j < p.wide; j += NV * W) pack_panel<NV>(packed + static_cast<long>(j) * K, B, K, static_cast<int>(ld), j);
+    for (int j = p.wide; j < p.vector_columns; j += W) pack_panel<1>(packed + static_cast<long>(j) * K, B, K, static_cast<int>(ld), j);
+    if (p.vector_columns < N)
+        gather_panel<W>(packed + static_cast<long>(p.vector_columns) * K, B, ld, 1, K, p.vector_columns, N - p.vector_columns);
+}
+
+void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int N) {
+    pack_strided(packed, Bt, 1, ld, K, N);
+}
+
+void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N) {
+    const PackedLayout p(N);
+    const int ld = static_cast<int>(ldc);
+    for (int i0 = 0; i0 < M; i0 += MC) {
+        const int i1 = std::min(M, i0 + MC);
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            const int k1 = std::min(K, k0 + KC);
+            for (int j = 0; j < p.wide; j += NV * W)
+                matmul_block<NV>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1);
+            for (int j = p.wide; j < p.vector_columns; j += W)
+                matmul_block<1>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1);
+        }
+    }
+    if (p.vector_columns == N) return;
+    // the last N mod W columns: one zero-padded vector per row, then its first columns copied
+    const float* tail = packed + static_cast<long>(p.vector_columns) * K;
+    for (int i = 0; i < M; ++i) {
+        float row[W];
+        matmul_tile<1, 1>(row, A + static_cast<long>(i) * K, tail, nullptr, K, W, 0, 0, 0, K);
+        std::memcpy(C + i * ldc + p.vector_columns, row, sizeof(float) * (N - p.vector_columns));
+    }
+}
+
+void exp2_rows(float* weights, float* inv_sums, const float* x, int rows, int cols) {
+    for (int i = 0; i < rows; ++i) {
+        float* w = weights + static_cast<long>(i) * cols;
+        const float* s = x + static_cast<long>(i) * cols;
+        const float m = row_max_pmax(s, cols);
+        const vf vm = splat(m);
+        vf sum = vf{};
+        int j = 0;
+        for (; j + W <= cols; j += W) {
+            const vf e = exp2_nonpositive(load(s + j) - vm);
+            store(w + j, e);
+            sum += e;
+        }
+        float total = hsum(sum);
+        for (; j < cols; ++j) {
+            w[j] = std::exp2(s[j] - m);
+            total += w[j];
+        }
+        inv_sums[i] = 1.0f / total;  // total >= 1: the max cell contributes 2^0 = 1
+    }
+}
+
+void scale_rows(float* x, std::size_t ld, const float* factors, int rows, int cols) {
+    for (int i = 0; i < rows; ++i) {
+        float* r = x + i * ld;
+        const vf f = splat(factors[i]);
+        int j = 0;
+        for (; j + W <= cols; j += W) store(r + j, load(r + j) * f);
+        for (; j < cols; ++j) r[j] *= factors[i];
+    }
+}
+
 }  // namespace attnviz::kernels

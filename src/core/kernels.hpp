@@ -23,6 +23,33 @@ void softmax_rows(float* weights, const double* logits, int rows, int cols, Kern
 // scores. `weights` may be `scores` (in place).   weights (rows, cols), scores (rows, cols).
 void softmax_rows_scaled(float* weights, const float* scores, float scale, int rows, int cols, Kernels path);
 
+//-----------------------------------------------------------------------------
+// Attention building blocks (the trace-free attention in forward.cpp; SIMD path only, its scalar
+// path composes matmul and softmax_rows_scaled)
+//-----------------------------------------------------------------------------
+// A right-hand matrix B (K, N) that several products share (a head's K_hᵀ and V_h, used by every
+// block of query rows) is packed once into the panel layout matmul's tiles read, instead of once
+// per product: packed_size(K, N) floats, filled by pack or pack_transposed, read by matmul_packed.
+std::size_t packed_size(int K, int N);
+
+// packed = B.   B (K, N), its rows `ld` floats apart (a head's columns of a (S, d) matrix: ld = d).
+void pack(float* packed, const float* B, std::size_t ld, int K, int N);
+
+// packed = Btᵀ, i.e. B (K, N) whose columns are the rows of Bt (N, K), those `ld` floats apart:
+// K_hᵀ packed straight from K's rows, without a transposed copy.
+void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int N);
+
+// C = A·B with B packed.   C (M, N), its rows `ldc` floats apart; A (M, K) contiguous.
+void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N);
+
+// Unnormalized softmax in base 2: weights(i, j) = 2^(x(i, j) - max_j x(i, :)), and
+// inv_sums[i] = 1 / Σ_j weights(i, j), the factor that normalizes row i (or any product of it).
+// `weights` may be `x` (in place).   weights (rows, cols), x (rows, cols), inv_sums (rows).
+void exp2_rows(float* weights, float* inv_sums, const float* x, int rows, int cols);
+
+// x(i, :) *= factors[i].   x (rows, cols), its rows `ld` floats apart; factors (rows).
+void scale_rows(float* x, std::size_t ld, const float* factors, int rows, int cols);
+
 // True when none of x[0 .. n) is NaN or ±infinity. Vectorized whatever the path (it is a check,
 // not arithmetic the scalar path is compared on): the trace validates every input matrix and
 // checks every stage for overflow, and an element-by-element early-exit loop cost about a fifth

@@ -2,6 +2,7 @@
 #include "helpers.hpp"
 
 #include "attnviz/forward.hpp"
+#include "random.hpp"
 
 namespace {
 
@@ -24,6 +25,14 @@ attnviz::Matrix joined(const attnviz::Trace& t, attnviz::Matrix attnviz::HeadTra
     for (std::size_t h = 0; h < t.heads.size(); ++h)
         for (std::size_t r = 0; r < rows; ++r)
             for (std::size_t c = 0; c < dk; ++c) m(r, h * dk + c) = (t.heads[h].*part)(r, c);
+    return m;
+}
+
+// Uniform on [-a, a), seeded by `stream`.   (rows, cols)
+attnviz::Matrix uniform(std::size_t rows, std::size_t cols, std::uint64_t stream, double a) {
+    attnviz::Matrix m = attnviz::Matrix::from_shape({rows, cols});
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) m(r, c) = attnviz::random::uniform(a, 7, stream, r, c);
     return m;
 }
 
@@ -63,4 +72,21 @@ TEST_CASE("forward() and attention() report bad inputs", "[forward]") {
     const attnviz::Matrix q = attnviz::Matrix::from_shape({3, 8}), kv = attnviz::Matrix::from_shape({4, 8});
     const attnviz::Matrix short_v = attnviz::Matrix::from_shape({3, 8});
     CHECK(attnviz::attention(q, kv, short_v, 2).error() == "V: expected a 4x8 matrix (like K), got 3x8");
+}
+
+TEST_CASE("attention(): the SIMD path equals the scalar one, past a block of keys and with peaked weights", "[forward]") {
+    // S past one k-slice of the matmul (256) and past one vector panel, head widths with and
+    // without a vector tail, T != S; larger |Q|, |K| (up to `a`) make the softmax peaked, and at
+    // a = 30 most logits lie more than 125 below their row's max (the SIMD exp's clamp)
+    const struct { int T, S, d, heads; double a; } shapes[] = {
+        {70, 600, 36, 3, 1.7}, {5, 300, 40, 2, 1.0}, {33, 257, 64, 1, 4.0}, {130, 19, 24, 2, 2.0}, {40, 50, 8, 2, 30.0}};
+    for (const auto& s : shapes) {
+        INFO("T " << s.T << ", S " << s.S << ", d " << s.d << ", heads " << s.heads << ", |values| up to " << s.a);
+        const attnviz::Matrix Q = uniform(s.T, s.d, 1, s.a), K = uniform(s.S, s.d, 2, s.a), V = uniform(s.S, s.d, 3, 1.0);
+        const attnviz::Expected<attnviz::Matrix> simd = attnviz::attention(Q, K, V, s.heads, attnviz::Kernels::simd);
+        const attnviz::Expected<attnviz::Matrix> scalar = attnviz::attention(Q, K, V, s.heads, attnviz::Kernels::scalar);
+        REQUIRE(simd.ok());
+        REQUIRE(scalar.ok());
+        CHECK(relative_difference(simd.value(), scalar.value()) <= 1e-5);
+    }
 }
