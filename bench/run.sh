@@ -4,7 +4,9 @@
 # Natively (g++, AVX2) and as WebAssembly SIMD128 under node (single thread, --no-liftoff),
 # with onnxruntime-web and tfjs-backend-wasm (pinned devDependencies) interleaved with the wasm
 # core in one process. MAX_T (default 4096) stops after the shapes up to that many tokens.
-# The JSON lines stay in build/bench-results/ for a closer look.
+# The JSON lines stay in build/bench-results/ for a closer look. Last, when build/web has been
+# built (cmake/dev.sh build), the page's load: bytes and time to first frame in headless
+# Chromium (bench/load.mjs); skipped otherwise.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,3 +40,14 @@ log "wasm run with the peers (shapes up to T = $MAX_T)"
 node --no-experimental-fetch --no-liftoff bench/run_wasm.mjs "$WASM" "$MAX_T" > "$RESULTS/wasm.jsonl"
 
 node bench/report.mjs "$RESULTS/native.jsonl" "$RESULTS/wasm.jsonl" | tee "$RESULTS/table.txt"
+
+if [ -f "$ROOT/build/web/index.html" ]; then
+  if [ ! -d "$ROOT/node_modules/playwright-core" ]; then
+    log "npm ci (playwright-core, as pinned in package-lock.json)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+  log "page load in headless Chromium (bench/load.mjs)"
+  node bench/load.mjs --web "$ROOT/build/web" --json "$RESULTS/load.json" | tee "$RESULTS/load.txt"
+else
+  log "no build/web/index.html: page load benchmark skipped (cmake/dev.sh build, then node bench/load.mjs)"
+fi
