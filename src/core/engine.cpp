@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -441,6 +442,13 @@ std::optional<std::string> guarded(Work&& work) {
 constexpr double kCellGenerated = 64, kCellPositional = 512, kCellCopy = 8, kCellMask = 16, kCellScaled = 256,
                  kCellSoftmax = 128;
 
+// Rows of a head's attention per step, at most: its scores, scaled, mask and weights (17 bytes a
+// cell) stay within about 256 KiB, so the block is still in cache from one part to the next.
+int attention_block(int N) {
+    const int MAX_BLOCK_ROWS = std::getenv("AB") ? std::atoi(std::getenv("AB")) : (256 * 1024 / (17 * std::max(N, 1))) / 16 * 16;
+    return std::max(MAX_BLOCK_ROWS, 16);
+}
+
 // Rows per step of a task whose rows cost `work_per_row` each: about `work_per_step`, in
 // multiples of 16 rows, which the kernels' row tiles divide.
 int block_rows(int rows, double work_per_row, double work_per_step) {
@@ -472,12 +480,14 @@ struct RunJob::State {
     Sequences s;                   // tokens and sizes, from validation
     Trace t;                       // filled stage by stage
     Matrix Q, K, V;                // (T, d), (S, d), (S, d): every head's projections, until split per head
-    Matrix keys_t;                 // (dk, N): the current head's keys (projected with Linformer), transposed
+    Matrix keys_t;                 // (dk, N): the current head's keys (projected with Linformer), transposed (scalar path)
+    std::vector<float> packed_keys, packed_values;  // the same keys and values packed for the SIMD matmul, once per head
     xt::xtensor<bool, 2> mask;     // (T, N): mask ∩ pattern, shared by the heads
     double scale = 0;              // factor on the raw scores
     int keep_head = -1;            // -1: every head keeps its (T, N) matrices; h: only head h
     std::vector<float> block_scores, block_weights;  // (rows, N): a block of a head that is not kept
     std::vector<double> block_scaled;                // (rows, N)
+    std::vector<double> row_max;                     // (rows): the block's largest scaled value per row
 
     std::vector<Task> tasks;       // the whole pass, in order
     std::size_t next = 0;          // the task the next step works on
@@ -488,9 +498,11 @@ struct RunJob::State {
 
     bool done() const { return error || next == tasks.size(); }
 
+    // max_block: at most that many rows per step (a multiple of 16), 0 for no limit
     void plan_task(const char* stage, double StageTimes::*time, int head, int rows, double work_per_row,
-             std::function<void(int, int)> compute) {
-        const int block = rows == 1 ? 1 : block_rows(rows, work_per_row, work_per_step);
+             std::function<void(int, int)> compute, int max_block = 0) {
+        int block = rows == 1 ? 1 : block_rows(rows, work_per_row, work_per_step);
+        if (max_block > 0) block = std::min(block, max_block);
         tasks.push_back({stage, time, head, rows, block, work_per_row, std::move(compute)});
         work_total += work_per_row * rows;
     }
@@ -577,7 +589,7 @@ void RunJob::State::plan() {
     });
     for (int h = 0; h < H; ++h)
         plan_task("attention", nullptr, h, T, 2.0 * N * dk + (kCellScaled + kCellSoftmax) * N,
-            [this, h](int r0, int r1) { attend_rows(h, r0, r1); });
+            [this, h](int r0, int r1) { attend_rows(h, r0, r1); }, attention_block(N));
 
     // output = concat·Wo + bo
     plan_task("output", &StageTimes::output, -1, T, dd, [this](int r0, int r1) {
@@ -653,8 +665,17 @@ void RunJob::State::begin_scores(int h) {
     if (c.scale.kind == ScaleKind::number) scale = c.scale.value;
     head.scale = scale;
     if (c.positional == Positional::alibi) head.alibi_slope = std::pow(2.0, -8.0 * (h + 1) / c.heads);
-    const Matrix& keys = c.linformer_k > 0 ? head.K_projected : head.K;  // (N, dk)
-    keys_t = transpose(keys);                                            // (dk, N)
+    const Matrix& keys = c.linformer_k > 0 ? head.K_projected : head.K;      // (N, dk)
+    const Matrix& values = c.linformer_k > 0 ? head.V_projected : head.V;    // (N, dk)
+    if (c.kernels == Kernels::scalar) {
+        keys_t = transpose(keys);  // (dk, N)
+        return;
+    }
+    // every block of query rows reads the same keys and values: packed once for the kernel
+    packed_keys.resize(kernels::packed_size(dk, s.N));
+    kernels::pack_transposed(packed_keys.data(), keys.data(), dk, dk, s.N);
+    packed_values.resize(kernels::packed_size(s.N, dk));
+    kernels::pack(packed_values.data(), values.data(), dk, s.N, dk);
 }
 
 // Rows [r0, r1) of scaled from the same rows of scores (both pointing at row r0), and the
@@ -669,29 +690,50 @@ void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* sc
     // compiler vectorizes it: this loop writes H·T·N doubles, much of the trace's cost beyond
     // the forward. The expressions are the ones the float64 reference and the UI's worked cell use.
     const double masked = -std::numeric_limits<double>::infinity(), largest = std::numeric_limits<double>::max();
-    const double factor = scale, temperature = c.temperature, slope = head.alibi_slope;
+    // scale/temperature once: a division per cell cost more than the rest of the loop; with
+    // temperature 1 (the default) the product is the same bits as scores·scale/temperature
+    const double per_score = scale / c.temperature, slope = head.alibi_slope;
     const int N = s.N;
+    const bool every_key = c.linformer_k > 0 || (c.mask == MaskKind::none && c.pattern.kind == PatternKind::full);  // as attention_mask_rows
+    row_max.resize(r1 - r0);
     for (int i = r0; i < r1; ++i) {
         const float* score = scores + static_cast<std::size_t>(i - r0) * N;
         const bool* allowed = mask.data() + static_cast<std::size_t>(i) * N;
         double* out = scaled + static_cast<std::size_t>(i - r0) * N;
-        if (seed) {
-            for (int j = 0; j < N; ++j) out[j] = (allowed[j] ? score[j] : seed_fill) * factor / temperature;
-        } else if (slope == 0) {  // the bias would be -0, which leaves every sum unchanged
-            for (int j = 0; j < N; ++j) out[j] = allowed[j] ? score[j] * factor / temperature : masked;
-        } else {
-            for (int j = 0; j < N; ++j)
-                out[j] = allowed[j] ? score[j] * factor / temperature - slope * std::abs(i - j) : masked;
-        }
-        // a huge scale over a tiny temperature can pass double's range: the softmax of an
-        // infinite logit is NaN, so that is an error like any other overflow. Masked cells are
-        // -inf by design (seed_module's are finite and checked too).
+        // one pass: the value, the row's max (for the softmax), overflow, and whether any key is allowed
+        double top = masked;
         int overflow = 0, any = 0;
-        for (int j = 0; j < N; ++j) {
-            const int checked = seed || allowed[j];
-            overflow |= checked & !(std::fabs(out[j]) <= largest);
-            any |= allowed[j];
+        if (seed) {
+            for (int j = 0; j < N; ++j) {
+                const double v = (allowed[j] ? score[j] : seed_fill) * per_score;
+                out[j] = v;
+                top = v > top ? v : top;
+                overflow |= !(std::fabs(v) <= largest);
+                any |= allowed[j];
+            }
+        } else if (every_key && slope == 0) {  // no mask, no pattern: nothing to select (the common case)
+            for (int j = 0; j < N; ++j) {
+                const double v = score[j] * per_score;
+                out[j] = v;
+                top = v > top ? v : top;
+                overflow |= !(std::fabs(v) <= largest);
+            }
+            any = N > 0;
+        } else {  // without ALiBi the bias would be -0, which leaves every sum unchanged: not added
+            const double bias_slope = slope;
+            for (int j = 0; j < N; ++j) {
+                const double v = slope == 0 ? score[j] * per_score : score[j] * per_score - bias_slope * std::abs(i - j);
+                const double kept = allowed[j] ? v : masked;
+                out[j] = kept;
+                top = kept > top ? kept : top;
+                // a huge scale over a tiny temperature can pass double's range: the softmax of an
+                // infinite logit is NaN, so that is an error like any other overflow (masked cells
+                // are -inf by design)
+                overflow |= allowed[j] & !(std::fabs(v) <= largest);
+                any |= allowed[j];
+            }
         }
+        row_max[i - r0] = top;
         if (overflow)
             field_error("scaled", "overflowed float64 (|scores·scale/temperature| > 1.8e308); expected a smaller "
                                   "scale or a larger temperature");
@@ -732,21 +774,29 @@ void RunJob::State::attend_rows(int h, int r0, int r1) {
     float* scores = keep ? &head.scores(r0, 0) : block_scores.data();
     double* scaled = keep ? &head.scaled(r0, 0) : block_scaled.data();
     float* weights = keep ? &head.weights(r0, 0) : block_weights.data();
-    kernels::matmul(scores, &head.Q(r0, 0), keys_t.data(), nullptr, n, dk, N, path);
+    if (path == Kernels::scalar)
+        kernels::matmul(scores, &head.Q(r0, 0), keys_t.data(), nullptr, n, dk, N, path);
+    else
+        kernels::matmul_packed(scores, N, &head.Q(r0, 0), packed_keys.data(), n, dk, N);
     if (!kernels::all_finite(scores, cells))
         field_error("scores", "overflowed float32 (|value| > 3.4e38); expected embeddings and weights small enough");
     if (keep) std::copy(&mask(r0, 0), &mask(r0, 0) + cells, &head.mask(r0, 0));
     scale_block(head, scores, scaled, r0, r1);
     lap(ms.scores);
-    kernels::softmax_rows(weights, scaled, n, N, path);
+    kernels::softmax_rows(weights, scaled, n, N, path, row_max.data());
     lap(ms.softmax);
     const Matrix& values = t.config.linformer_k > 0 ? head.V_projected : head.V;  // (N, dk)
-    kernels::matmul(&head.out(r0, 0), weights, values.data(), nullptr, n, N, dk, path);
+    if (path == Kernels::scalar)
+        kernels::matmul(&head.out(r0, 0), weights, values.data(), nullptr, n, N, dk, path);
+    else
+        kernels::matmul_packed(&head.out(r0, 0), dk, weights, packed_values.data(), n, N, dk);
     check_overflow(head.out, "out", r0, r1);
     for (int i = r0; i < r1; ++i)
         for (int k = 0; k < dk; ++k) t.concat(i, h * dk + k) = head.out(i, k);
     if (r1 == s.T) {
         keys_t = Matrix();
+        packed_keys = std::vector<float>();
+        packed_values = std::vector<float>();
         block_scores = std::vector<float>();
         block_weights = std::vector<float>();
         block_scaled = std::vector<double>();

@@ -249,24 +249,41 @@ double row_max_simd(const double* x, int n) {
     return best;
 }
 
-void softmax_row_simd(float* w, const double* logits, int n) {
-    const double m = row_max_simd(logits, n);
+// x[0 .. W) - m in double (cannot overflow), rounded to float: <= 0 when m is the row max,
+// possibly -inf.
+inline vf shifted(const double* x, double m) {
+#if defined(__AVX2__)
+    typedef float half __attribute__((vector_size(16)));
+#else
+    typedef float half __attribute__((vector_size(8)));
+#endif
+    const half a = __builtin_convertvector(loadd(x) - splatd(m), half);
+    const half b = __builtin_convertvector(loadd(x + WD) - splatd(m), half);
+#if defined(__AVX2__)
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7);
+#else
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3);
+#endif
+}
+
+// m: the row's max, or NaN to find it here
+void softmax_row_simd(float* w, const double* logits, int n, double m) {
+    if (std::isnan(m)) m = row_max_simd(logits, n);
     if (m == -std::numeric_limits<double>::infinity()) {  // every key masked
         std::memset(w, 0, sizeof(float) * n);
         return;
     }
-    // logits - max in double (cannot overflow), then to float: <= 0, possibly -inf
-    for (int j = 0; j < n; ++j) w[j] = static_cast<float>(logits[j] - m);
+    // one pass: shift, round to float, exp, sum (the float rounding as the two-pass form's)
     vf sum = vf{};
     int j = 0;
     for (; j + W <= n; j += W) {
-        const vf e = exp_nonpositive(load(w + j));
+        const vf e = exp_nonpositive(shifted(logits + j, m));
         store(w + j, e);
         sum += e;
     }
     float total = hsum(sum);
     for (; j < n; ++j) {
-        w[j] = std::exp(w[j]);
+        w[j] = std::exp(static_cast<float>(logits[j] - m));
         total += w[j];
     }
     // total >= 1: the max cell contributes exp(0) = 1
@@ -357,12 +374,12 @@ void matmul(float* C, const float* A, const float* B, const float* bias, int M, 
         matmul_scalar(C, A, B, bias, M, K, N);
 }
 
-void softmax_rows(float* weights, const double* logits, int rows, int cols, Kernels path) {
+void softmax_rows(float* weights, const double* logits, int rows, int cols, Kernels path, const double* row_max) {
     for (int i = 0; i < rows; ++i) {
         float* w = weights + static_cast<long>(i) * cols;
         const double* x = logits + static_cast<long>(i) * cols;
         if (path == Kernels::simd)
-            softmax_row_simd(w, x, cols);
+            softmax_row_simd(w, x, cols, row_max ? row_max[i] : std::numeric_limits<double>::quiet_NaN());
         else
             softmax_row_scalar(w, x, cols);
     }

@@ -16,8 +16,9 @@ void matmul(float* C, const float* A, const float* B, const float* bias, int M, 
 
 // Row-wise softmax of `logits`, subtracting each row's max for numerical stability. Cells that
 // are -inf (masked) get weight exactly 0; a row that is all -inf gets all-zero weights.
-// weights (rows, cols), logits (rows, cols).
-void softmax_rows(float* weights, const double* logits, int rows, int cols, Kernels path);
+// weights (rows, cols), logits (rows, cols), row_max (rows): each row's max if the caller knows
+// it (the SIMD path then skips its own pass over the row; the same numbers either way), or null.
+void softmax_rows(float* weights, const double* logits, int rows, int cols, Kernels path, const double* row_max = nullptr);
 
 // Row-wise softmax of scores·scale (scale > 0), for the trace-free forward: no mask, float
 // scores. `weights` may be `scores` (in place).   weights (rows, cols), scores (rows, cols).

@@ -171,6 +171,17 @@ TEST_CASE("row blocks give what the kernels give on whole matrices, bit for bit"
                                      static_cast<int>(a.shape(1)), static_cast<int>(b.shape(1)), path);
             return c;
         };
+        // a head's products: the SIMD path packs the keys and values once per head (matmul_packed)
+        const auto head_matmul = [&](const attnviz::Matrix& a, const attnviz::Matrix& b, bool b_transposed) {
+            if (path == attnviz::Kernels::scalar) return whole_matmul(a, b_transposed ? attnviz::Matrix(xt::transpose(b)) : b, nullptr);
+            const int K = static_cast<int>(a.shape(1)), N = static_cast<int>(b_transposed ? b.shape(0) : b.shape(1));
+            std::vector<float> packed(attnviz::kernels::packed_size(K, N));
+            if (b_transposed) attnviz::kernels::pack_transposed(packed.data(), b.data(), b.shape(1), K, N);
+            else attnviz::kernels::pack(packed.data(), b.data(), b.shape(1), K, N);
+            attnviz::Matrix c = attnviz::Matrix::from_shape({a.shape(0), static_cast<std::size_t>(N)});
+            attnviz::kernels::matmul_packed(c.data(), N, a.data(), packed.data(), static_cast<int>(a.shape(0)), K, N);
+            return c;
+        };
         const attnviz::Matrix Q = whole_matmul(t.X_in, *t.config.weights.Wq, &*t.config.weights.bq);  // (T, d)
         for (int h = 0; h < static_cast<int>(t.heads.size()); ++h) {
             INFO("head " << h);
@@ -179,12 +190,11 @@ TEST_CASE("row blocks give what the kernels give on whole matrices, bit for bit"
             for (int i = 0; i < T; ++i)
                 for (int k = 0; k < dk; ++k) Qh(i, k) = Q(i, h * dk + k);
             CHECK(same_bits(head.Q, Qh));
-            const attnviz::Matrix Kt = xt::transpose(head.K);
-            CHECK(same_bits(head.scores, whole_matmul(head.Q, Kt, nullptr)));
+            CHECK(same_bits(head.scores, head_matmul(head.Q, head.K, true)));
             attnviz::Matrix weights = attnviz::Matrix::from_shape({static_cast<std::size_t>(T), static_cast<std::size_t>(N)});
             attnviz::kernels::softmax_rows(weights.data(), head.scaled.data(), T, N, path);
             CHECK(same_bits(head.weights, weights));
-            CHECK(same_bits(head.out, whole_matmul(head.weights, head.V, nullptr)));
+            CHECK(same_bits(head.out, head_matmul(head.weights, head.V, false)));
         }
         CHECK(same_bits(t.output, whole_matmul(t.concat, *t.config.weights.Wo, &*t.config.weights.bo)));
     }
