@@ -201,6 +201,16 @@ void panel_controls(AppState& state) {
         ImGui::TextDisabled("Cost of this configuration");
         ImGui::Text("%.4g MFLOP · %.4g KiB · %.3f ms (%s)", s.flops / 1e6, s.bytes / 1024, s.ms.total, s.kernel_path.c_str());
         record_item(state, "cost_readout");
+        const Trace& t = *state.trace;
+        const double pairs = static_cast<double>(t.T) * t.N;
+        if (s.allowed_pairs < pairs) {  // a mask or a sparse pattern: what skipping the masked pairs would save
+            const double dense = 4.0 * pairs * t.config.d_model, sparse = 4.0 * s.allowed_pairs * t.config.d_model;
+            ImGui::TextWrapped("%.4g of %.4g query-key pairs allowed (%.3g %%): Q·Kᵀ and weights·V need %.4g MFLOP of the %.4g "
+                               "computed here (every pair is computed, then masked)",
+                               s.allowed_pairs, pairs, 100 * s.allowed_pairs / pairs, sparse / 1e6, dense / 1e6);
+            record_item(state, "sparse_readout");
+            state.readout["allowed_pairs"] = std::to_string(static_cast<long long>(s.allowed_pairs));
+        }
         if (ImGui::TreeNode("time per stage")) {
             const std::pair<const char*, double> stages[] = {
                 {"tokenize", s.ms.tokenize}, {"embed", s.ms.embed},     {"positions", s.ms.positional},

@@ -2,16 +2,19 @@
 //
 // One tile per head (the shared heatmap widget, no legend of its own) and a last tile with the
 // mean over heads; the grid's column count is chosen so the tiles are as large as the region
-// allows. All tiles share one colour range [0, 1], drawn once as a legend on the right. A click
+// allows. All tiles share one colour range, [0, 1] (or [0, largest weight] past
+// kRelativeWeightsAbove keys), drawn once as a legend on the right. A click
 // on a head's tile selects that head for the single-head views.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "app.hpp"
 #include "colormap.hpp"
 #include "heatmap.hpp"
 #include "imgui.h"
+#include "view_matrices_catalog.hpp"
 
 namespace attnviz::app {
 
@@ -24,14 +27,25 @@ constexpr ImU32 kTileBorder = IM_COL32(90, 90, 96, 255);
 // for one trace so it is summed once per trace, not once per frame.
 struct MeanCache {
     std::uint64_t version = ~std::uint64_t{0};  // state.trace_version it was made from
-    Matrix weights;                              // (T, N) mean over heads of heads[h].weights
+    Matrix weights;                              // (T, N) mean over heads of heads[h].weights (every head kept)
     BoolMatrix allowed;                          // (T, N) true where any head may attend
+    double top = 1.0;                            // the colour scale's end: 1, or the largest kept weight (kRelativeWeightsAbove)
 };
 
 const MeanCache& mean_of_heads(const Trace& trace, std::uint64_t version) {
     static MeanCache cache;
     if (cache.version == version) return cache;
     cache.version = version;
+    cache.top = 1.0;
+    if (trace.N > kRelativeWeightsAbove) {
+        float top = 0;
+        for (const HeadTrace& head : trace.heads)
+            for (float w : head.weights) top = std::max(top, w);
+        cache.top = top > 0 ? top : 1.0;
+    }
+    cache.weights = Matrix();
+    cache.allowed = BoolMatrix();
+    if (trace.kept_head >= 0) return cache;  // a long sequence: one head's weights, no mean
     cache.weights = xt::zeros<float>(trace.heads[0].weights.shape());
     cache.allowed = xt::zeros<bool>(trace.heads[0].mask.shape());
     for (const HeadTrace& head : trace.heads) {
@@ -61,7 +75,7 @@ Grid best_grid(int tiles, int T, int N, ImVec2 region, float title_h, float labe
     return best;
 }
 
-void draw_shared_legend(ImVec2 at, float height) {
+void draw_shared_legend(ImVec2 at, float height, double top) {
     ImDrawList* draw = ImGui::GetWindowDrawList();
     constexpr int steps = 48;
     constexpr float bar_w = 12;
@@ -72,7 +86,9 @@ void draw_shared_legend(ImVec2 at, float height) {
     }
     const float line = ImGui::GetTextLineHeight();
     const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
-    draw->AddText(ImVec2(at.x + bar_w + 4, at.y - line * 0.3f), text, "1");
+    char label[16];
+    std::snprintf(label, sizeof label, "%.2g", top);
+    draw->AddText(ImVec2(at.x + bar_w + 4, at.y - line * 0.3f), text, label);
     draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height - line * 0.7f), text, "0");
     draw->AddText(ImVec2(at.x, at.y + height + 4), ImGui::GetColorU32(ImGuiCol_TextDisabled), "weight");
 }
@@ -121,8 +137,7 @@ void view_heads(AppState& state) {
     const float needed_h = 2 * pad + title_h + (labels ? 2 * line + 4 : 0.0f) + trace.T * cell + 2;
     const ImVec2 tile(grid.tile.x, std::min(grid.tile.y, needed_h));
 
-    static const MeanCache none;
-    const MeanCache& mean = every_head ? mean_of_heads(trace, state.trace_version) : none;
+    const MeanCache& mean = mean_of_heads(trace, state.trace_version);
     ImDrawList* draw = ImGui::GetWindowDrawList();
     for (int t = 0; t < tiles; ++t) {
         const bool is_mean = t == H;
@@ -151,7 +166,7 @@ void view_heads(AppState& state) {
         spec.col_axis = keys_are_tokens ? "key" : "projected key";
         spec.scale = ColorScale::sequential;
         spec.lo = 0.0;
-        spec.hi = 1.0;
+        spec.hi = mean.top;
         spec.size = inner_size;
         spec.max_cell = max_cell;
         spec.legend = false;
@@ -178,7 +193,7 @@ void view_heads(AppState& state) {
                       selected ? 3.0f : 1.0f);
     }
     const float legend_h = std::min(region.y * 0.6f, 220.0f);
-    draw_shared_legend(ImVec2(origin.x + region.x + 14, origin.y + title_h + pad), legend_h);
+    draw_shared_legend(ImVec2(origin.x + region.x + 14, origin.y + title_h + pad), legend_h, mean.top);
     ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + region.y));
     ImGui::Dummy(ImVec2(1, 1));
 }

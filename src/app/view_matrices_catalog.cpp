@@ -133,9 +133,9 @@ HeatmapEvents draw_matrix(const MatrixEntry& m, const char* id, ImVec2 size, std
     spec.max_cell = max_cell;
     spec.version = version;
     spec.pinned = pinned;
-    if (m.scale == ColorScale::sequential && std::strcmp(m.name, "weights") == 0) {  // weights are probabilities: a fixed 0..1 scale
+    if (m.scale == ColorScale::sequential && std::strcmp(m.name, "weights") == 0) {  // probabilities: 0..1 (kRelativeWeightsAbove)
         spec.lo = 0.0;
-        spec.hi = 1.0;
+        if (m.cols() <= kRelativeWeightsAbove) spec.hi = 1.0;
     }
     if (m.is_mask) return heatmap_mask(spec, *m.allowed);
     if (m.values_f64) return heatmap(spec, *m.values_f64, m.allowed);

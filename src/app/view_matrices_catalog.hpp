@@ -30,6 +30,11 @@ struct MatrixEntry {
     bool applies() const { return rows() > 0 && cols() > 0; }  // (0, …) = not part of this configuration
 };
 
+// Weights are probabilities, coloured on a fixed 0..1 scale, except with more keys than this:
+// then each weight is near 1/N and 0..1 would paint one dark colour, so the scale ends at the
+// largest weight shown (the legend says so).
+inline constexpr int kRelativeWeightsAbove = 64;
+
 // The names in the order the data flows, the per-head ones among them.
 const std::vector<const char*>& matrix_names();
 

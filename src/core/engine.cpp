@@ -579,6 +579,10 @@ void RunJob::State::plan() {
             mask = xt::xtensor<bool, 2>::from_shape({static_cast<std::size_t>(s.T), static_cast<std::size_t>(s.N)});
         }
         attention_mask_rows(mask, c, s, t.random_keys, r0, r1);
+        const bool* rows = &mask(r0, 0);
+        std::size_t allowed = 0;
+        for (std::size_t k = 0; k < static_cast<std::size_t>(r1 - r0) * s.N; ++k) allowed += rows[k];
+        t.stats.allowed_pairs += static_cast<double>(allowed);
     });
     // then per head, a block of query rows at a time while it is in cache: scores = Q·Kᵀ,
     // scaled, weights = softmax over each row (subtracting the row max for numerical stability),

@@ -78,6 +78,7 @@ void write_stats(Writer& out, const Stats& s) {
     out.begin_object();
     out.key("flops"); out.number(s.flops);
     out.key("bytes"); out.number(s.bytes);
+    out.key("allowed_pairs"); out.number(s.allowed_pairs);
     out.key("ms");
     out.begin_object();
     const StageTimes& t = s.ms;

@@ -233,3 +233,18 @@ TEST_CASE("stats: flops by formula, bytes, stage times, kernel path", "[properti
     CHECK(t.stats.ms.total >= 0);
     CHECK(t.stats.ms.total >= t.stats.ms.softmax);
 }
+
+TEST_CASE("stats: allowed_pairs counts the mask ∩ pattern's cells, O(T·w) for a local window", "[properties][stats]") {
+    const int T = 40, w = 3;
+    std::string text;
+    for (int i = 0; i < T; ++i) text += "t" + std::to_string(i) + " ";
+    const attnviz::Trace local = test::must_run(R"({"text":")" + text + R"(","d_model":8,"heads":2,"pattern":{"kind":"local","window":3}})");
+    double band = 0;
+    for (int i = 0; i < T; ++i) band += std::min(T - 1, i + w) - std::max(0, i - w) + 1;
+    CHECK(local.stats.allowed_pairs == band);
+    CHECK(local.stats.allowed_pairs == static_cast<double>(xt::sum(xt::cast<int>(local.heads[1].mask))()));
+    const attnviz::Trace causal = test::must_run(R"({"text":")" + text + R"(","d_model":8,"heads":2,"mask":"causal"})");
+    CHECK(causal.stats.allowed_pairs == T * (T + 1) / 2);
+    const attnviz::Trace full = test::must_run(R"({"text":")" + text + R"(","d_model":8,"heads":2})");
+    CHECK(full.stats.allowed_pairs == T * T);
+}
