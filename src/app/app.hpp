@@ -49,6 +49,7 @@ struct CompareState {
     std::shared_ptr<const Trace> trace;     // its last good trace
     std::string error;                      // the engine's message for `config`, or empty
     bool dirty = true;                      // `config` changed since its last run
+    std::shared_ptr<RunJob> job;            // its pass in flight (after the main pass), null when none
 };
 
 struct LessonState {

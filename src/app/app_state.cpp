@@ -73,25 +73,6 @@ void finish_job(AppState& state) {
     ++state.trace_version;
 }
 
-// Runs `config` at once (keeping head `head` only if it is long, as the main pass) and stores the
-// outcome: a new trace, or the engine's message with the old trace kept.
-void run_into(const Config& config, int head, std::shared_ptr<const Trace>& trace, std::string& error) {
-    Expected<Trace> result = fail("not run");
-    Expected<RunJob> job = RunJob::start(config, RunJob::default_work_per_step, keep_head_for(config, head));
-    if (job) {
-        job.value().step(std::numeric_limits<double>::infinity());
-        result = job.value().take();
-    } else {
-        result = fail(job.error());
-    }
-    if (!result) {
-        error = result.error();
-        return;
-    }
-    error.clear();
-    trace = std::make_shared<const Trace>(std::move(result.value()));
-}
-
 // Tokens given as a list, shown in a sentence box: separated by single spaces.
 std::string join_tokens(const std::vector<std::string>& tokens) {
     std::string joined;
@@ -185,20 +166,39 @@ void cancel_recompute(AppState& state) {
     state.cancelled = true;
 }
 
-// The compare view's right-hand pass runs at once, in the frame (it waits for the main pass,
-// whose text it borrows): comparing is for teaching sizes.
+// The compare view's right-hand pass: a job like the main one, stepped within the frame's budget
+// once the main pass is done (it borrows the main text), only while the compare view is open.
 void recompute_compare(AppState& state) {
-    if (!state.compare.dirty || state.view != View::compare || state.job) return;
-    state.compare.dirty = false;
-    Config right = state.compare.config;
-    const Config left = effective_config(state);
-    right.text = left.text;  // the same sentence on both sides
-    right.tokens = left.tokens;
-    right.source_text = left.source_text;
-    right.source_tokens = left.source_tokens;
-    right.embeddings = left.embeddings;
-    right.source_embeddings = left.source_embeddings;
-    run_into(right, state.selected_head, state.compare.trace, state.compare.error);
+    CompareState& cmp = state.compare;
+    if (state.job) return;
+    if (cmp.dirty && state.view == View::compare) {  // a new right-hand config (or a new main one): start over
+        cmp.dirty = false;
+        cmp.job.reset();
+        Config right = cmp.config;
+        const Config left = effective_config(state);
+        right.text = left.text;  // the same sentence on both sides
+        right.tokens = left.tokens;
+        right.source_text = left.source_text;
+        right.source_tokens = left.source_tokens;
+        right.embeddings = left.embeddings;
+        right.source_embeddings = left.source_embeddings;
+        Expected<RunJob> started = RunJob::start(right, RunJob::default_work_per_step, keep_head_for(right, state.selected_head));
+        if (!started) {
+            cmp.error = started.error();
+            ++state.trace_version;
+            return;
+        }
+        cmp.job = std::make_shared<RunJob>(std::move(started.value()));
+    }
+    if (!cmp.job || !cmp.job->step(kFrameBudgetMs)) return;  // a small pass ends within the frame it starts in
+    Expected<Trace> result = cmp.job->take();
+    cmp.job.reset();
+    if (result) {
+        cmp.error.clear();
+        cmp.trace = std::make_shared<const Trace>(std::move(result.value()));
+    } else {
+        cmp.error = result.error();
+    }
     ++state.trace_version;
 }
 
@@ -229,6 +229,7 @@ std::string state_json(const AppState& state) {
     out["tokens"] = state.trace ? nlohmann::json(state.trace->tokens) : nlohmann::json::array();
     out["source_tokens"] = state.trace ? nlohmann::json(state.trace->source_tokens) : nlohmann::json::array();
     out["compare_error"] = state.compare.error;
+    out["compare_computing"] = state.compare.job != nullptr;
     out["hovered_token"] = state.hovered_token;
     out["hovered_side"] = state.hovered_token < 0 ? "" : state.hovered_key_side ? "key" : "query";
     out["readout"] = state.readout;
@@ -260,7 +261,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     if (!doc.is_object()) return "state: expected a JSON object";
     if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
     // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
-    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "layout", "readout", "hovered_token", "hovered_side"};
+    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side"};
     for (const auto& item : doc.items()) {
         const std::string& key = item.key();
         if (key == "config" || key == "ui" || key == "compare") continue;

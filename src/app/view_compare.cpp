@@ -338,6 +338,10 @@ void view_compare(AppState& state) {
     record_item(state, "compare_options");
     if (options_open && right_controls(state, cmp.config)) cmp.dirty = true;
 
+    if (cmp.job) {  // a long sequence's right-hand pass, a few milliseconds a frame
+        ImGui::ProgressBar(static_cast<float>(cmp.job->progress()), ImVec2(ImGui::GetFontSize() * 16, 0), "right-hand side");
+        record_item(state, "compare_progress");
+    }
     if (!cmp.trace) {
         if (!cmp.error.empty()) ImGui::TextColored(kErrorColour, "Right side not computed: %s", cmp.error.c_str());
         else ImGui::TextDisabled("Computing the right-hand side…");

@@ -3,6 +3,7 @@
 // progress only grows and ends at 1; errors are run()'s; a job dropped mid-way frees everything
 // (this file runs under ASan + UBSan in CI).
 #include <cstring>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -298,4 +299,22 @@ TEST_CASE("a job dropped or replaced mid-way frees what it held", "[job]") {
     const attnviz::Expected<attnviz::Trace> trace = first.value().take();
     REQUIRE(trace.ok());
     CHECK(trace.value().T == 3);
+}
+
+TEST_CASE("all_finite finds a NaN or an infinity at any position of any length", "[kernels]") {
+    for (int n = 0; n <= 70; ++n) {
+        std::vector<float> x(n, 1.5f);
+        INFO("n " << n);
+        CHECK(attnviz::kernels::all_finite(x.data(), x.size()));
+        for (int p = 0; p < n; ++p)
+            for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity()}) {
+                INFO("position " << p << " value " << bad);
+                x[p] = bad;
+                CHECK_FALSE(attnviz::kernels::all_finite(x.data(), x.size()));
+                x[p] = 3e38f;  // finite, and the sum of x - x stays 0 however large x is
+                CHECK(attnviz::kernels::all_finite(x.data(), x.size()));
+                x[p] = 1.5f;
+            }
+    }
 }
