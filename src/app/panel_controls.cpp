@@ -205,9 +205,11 @@ void panel_controls(AppState& state) {
         const double pairs = static_cast<double>(t.T) * t.N;
         if (s.allowed_pairs < pairs) {  // a mask or a sparse pattern: what skipping the masked pairs would save
             const double dense = 4.0 * pairs * t.config.d_model, sparse = 4.0 * s.allowed_pairs * t.config.d_model;
-            ImGui::TextWrapped("%.4g of %.4g query-key pairs allowed (%.3g %%): Q·Kᵀ and weights·V need %.4g MFLOP of the %.4g "
-                               "computed here (every pair is computed, then masked)",
-                               s.allowed_pairs, pairs, 100 * s.allowed_pairs / pairs, sparse / 1e6, dense / 1e6);
+            ImGui::TextWrapped("%.0f of %.0f query-key pairs allowed (%.3g %%): Q·Kᵀ and weights·V need %.4g MFLOP of %.4g for "
+                               "every pair. Heads on screen compute every pair (the heatmaps show them), then mask; %s",
+                               s.allowed_pairs, pairs, 100 * s.allowed_pairs / pairs, sparse / 1e6, dense / 1e6,
+                               t.kept_head >= 0 ? "the other heads compute only each block's span of allowed keys."
+                                                : "with a long sequence the other heads would compute only the allowed span.");
             record_item(state, "sparse_readout");
             state.readout["allowed_pairs"] = std::to_string(static_cast<long long>(s.allowed_pairs));
         }

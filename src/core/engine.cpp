@@ -482,6 +482,7 @@ struct RunJob::State {
     Matrix Q, K, V;                // (T, d), (S, d), (S, d): every head's projections, until split per head
     Matrix keys_t;                 // (dk, N): the current head's keys (projected with Linformer), transposed (scalar path)
     std::vector<float> packed_keys, packed_values;  // the same keys and values packed for the SIMD matmul, once per head
+    std::vector<float> span_keys, span_values;      // a block's span of them (heads not kept, sparse patterns)
     xt::xtensor<bool, 2> mask;     // (T, N): mask ∩ pattern, shared by the heads
     double scale = 0;              // factor on the raw scores
     int keep_head = -1;            // -1: every head keeps its (T, N) matrices; h: only head h
@@ -513,7 +514,8 @@ struct RunJob::State {
     void split_head(int h);
     bool keeps(int h) const { return keep_head < 0 || keep_head == h; }
     void begin_scores(int h);
-    void scale_block(HeadTrace& head, const float* scores, double* scaled, int r0, int r1);
+    void scale_block(HeadTrace& head, const float* scores, double* scaled, int r0, int r1, int lo, int width);
+    void key_span(int r0, int r1, int& lo, int& hi) const;
     void attend_rows(int h, int r0, int r1);
     void finish();
 };
@@ -684,7 +686,7 @@ void RunJob::State::begin_scores(int h) {
 
 // Rows [r0, r1) of scaled from the same rows of scores (both pointing at row r0), and the
 // rows among them with no allowed key.
-void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* scaled, int r0, int r1) {
+void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* scaled, int r0, int r1, int lo, int width) {
     const Config& c = t.config;
     const bool seed = c.variant == Variant::seed_module;
     // seed_module fills masked energies with -1e20 (a float32 in torch) before the division
@@ -697,12 +699,12 @@ void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* sc
     // scale/temperature once: a division per cell cost more than the rest of the loop; with
     // temperature 1 (the default) the product is the same bits as scores·scale/temperature
     const double per_score = scale / c.temperature, slope = head.alibi_slope;
-    const int N = s.N;
+    const int N = width;  // the columns computed: keys [lo, lo + width)
     const bool every_key = c.linformer_k > 0 || (c.mask == MaskKind::none && c.pattern.kind == PatternKind::full);  // as attention_mask_rows
     row_max.resize(r1 - r0);
     for (int i = r0; i < r1; ++i) {
         const float* score = scores + static_cast<std::size_t>(i - r0) * N;
-        const bool* allowed = mask.data() + static_cast<std::size_t>(i) * N;
+        const bool* allowed = mask.data() + static_cast<std::size_t>(i) * s.N + lo;
         double* out = scaled + static_cast<std::size_t>(i - r0) * N;
         // one pass: the value, the row's max (for the softmax), overflow, and whether any key is allowed
         double top = masked;
@@ -726,7 +728,7 @@ void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* sc
         } else {  // without ALiBi the bias would be -0, which leaves every sum unchanged: not added
             const double bias_slope = slope;
             for (int j = 0; j < N; ++j) {
-                const double v = slope == 0 ? score[j] * per_score : score[j] * per_score - bias_slope * std::abs(i - j);
+                const double v = slope == 0 ? score[j] * per_score : score[j] * per_score - bias_slope * std::abs(i - (lo + j));
                 const double kept = allowed[j] ? v : masked;
                 out[j] = kept;
                 top = kept > top ? kept : top;
@@ -743,6 +745,33 @@ void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* sc
                                   "scale or a larger temperature");
         if (!any) head.empty_rows.push_back(i);
     }
+}
+
+// The keys rows [r0, r1) may see lie in [lo, hi): from the first to the last allowed key of any
+// of the rows, widened to the kernels' lanes (lo down to a multiple, hi up to one or to N) so
+// that the softmax sums every lane's cells in the same order as over the whole row — the
+// cells outside the span are masked, and their exp(-inf) = 0 adds nothing — and a head not
+// kept gives the same bits as a kept one. No allowed key: lo = hi = 0.
+void RunJob::State::key_span(int r0, int r1, int& lo, int& hi) const {
+    const int N = s.N;
+    int first = N, last = -1;
+    for (int i = r0; i < r1; ++i) {
+        const bool* row = mask.data() + static_cast<std::size_t>(i) * N;
+        int j = 0;
+        while (j < first && !row[j]) ++j;
+        first = std::min(first, j);
+        j = N - 1;
+        while (j > last && !row[j]) --j;
+        last = std::max(last, j);
+    }
+    if (last < first) {
+        lo = hi = 0;
+        return;
+    }
+    const int lanes = kernels::lanes(t.config.kernels);
+    lo = first / lanes * lanes;
+    hi = (last + 1 + lanes - 1) / lanes * lanes;
+    if (hi > N - N % lanes) hi = N;  // the row's last N mod lanes cells are summed one by one: all of them, as over the whole row
 }
 
 // Head h, query rows [r0, r1): scores, scaled and weights into the head's matrices if it is
@@ -770,30 +799,59 @@ void RunJob::State::attend_rows(int h, int r0, int r1) {
             head.weights = Matrix::from_shape({T, static_cast<std::size_t>(N)});
         }
     }
+    // A head that is not kept computes only the keys its rows may see: with a sliding window
+    // that is O(w) keys a row instead of N (seed_module's masked cells are not -inf: all N)
+    int lo = 0, hi = N;
+    if (!keep && t.config.variant != Variant::seed_module) key_span(r0, r1, lo, hi);
+    const int width = hi - lo;
+    const std::size_t span_cells = static_cast<std::size_t>(n) * width;
     if (!keep) {
-        block_scores.resize(cells);
-        block_scaled.resize(cells);
-        block_weights.resize(cells);
+        block_scores.resize(span_cells);
+        block_scaled.resize(span_cells);
+        block_weights.resize(span_cells);
     }
     float* scores = keep ? &head.scores(r0, 0) : block_scores.data();
     double* scaled = keep ? &head.scaled(r0, 0) : block_scaled.data();
     float* weights = keep ? &head.weights(r0, 0) : block_weights.data();
-    if (path == Kernels::scalar)
-        kernels::matmul(scores, &head.Q(r0, 0), keys_t.data(), nullptr, n, dk, N, path);
-    else
-        kernels::matmul_packed(scores, N, &head.Q(r0, 0), packed_keys.data(), n, dk, N);
-    if (!kernels::all_finite(scores, cells))
+    const Matrix& keys = t.config.linformer_k > 0 ? head.K_projected : head.K;      // (N, dk)
+    const Matrix& values = t.config.linformer_k > 0 ? head.V_projected : head.V;    // (N, dk)
+    const float* span_kt = keys_t.data();  // scalar path: (dk, width)
+    const float* packed_k = packed_keys.data();
+    const float* packed_v = packed_values.data();
+    if (width > 0 && width < N) {  // the span's keys and values, from their rows lo..hi
+        if (path == Kernels::scalar) {
+            span_keys.resize(static_cast<std::size_t>(dk) * width);
+            for (int c = 0; c < dk; ++c)
+                for (int j = 0; j < width; ++j) span_keys[static_cast<std::size_t>(c) * width + j] = keys(lo + j, c);
+            span_kt = span_keys.data();
+        } else {
+            span_keys.resize(kernels::packed_size(dk, width));
+            kernels::pack_transposed(span_keys.data(), &keys(lo, 0), dk, dk, width);
+            span_values.resize(kernels::packed_size(width, dk));
+            kernels::pack(span_values.data(), &values(lo, 0), dk, width, dk);
+            packed_k = span_keys.data();
+            packed_v = span_values.data();
+        }
+    }
+    if (width > 0) {
+        if (path == Kernels::scalar)
+            kernels::matmul(scores, &head.Q(r0, 0), span_kt, nullptr, n, dk, width, path);
+        else
+            kernels::matmul_packed(scores, width, &head.Q(r0, 0), packed_k, n, dk, width);
+    }
+    if (!kernels::all_finite(scores, span_cells))
         field_error("scores", "overflowed float32 (|value| > 3.4e38); expected embeddings and weights small enough");
     if (keep) std::copy(&mask(r0, 0), &mask(r0, 0) + cells, &head.mask(r0, 0));
-    scale_block(head, scores, scaled, r0, r1);
+    scale_block(head, scores, scaled, r0, r1, lo, width);
     lap(ms.scores);
-    kernels::softmax_rows(weights, scaled, n, N, path, row_max.data());
+    kernels::softmax_rows(weights, scaled, n, width, path, row_max.data());
     lap(ms.softmax);
-    const Matrix& values = t.config.linformer_k > 0 ? head.V_projected : head.V;  // (N, dk)
-    if (path == Kernels::scalar)
-        kernels::matmul(&head.out(r0, 0), weights, values.data(), nullptr, n, N, dk, path);
+    if (width == 0)  // no row of the block may see any key: out is 0, as weights of 0 give
+        std::fill(&head.out(r0, 0), &head.out(r0, 0) + static_cast<std::size_t>(n) * dk, 0.0f);
+    else if (path == Kernels::scalar)
+        kernels::matmul(&head.out(r0, 0), weights, &values(lo, 0), nullptr, n, width, dk, path);
     else
-        kernels::matmul_packed(&head.out(r0, 0), dk, weights, packed_values.data(), n, N, dk);
+        kernels::matmul_packed(&head.out(r0, 0), dk, weights, packed_v, n, width, dk);
     check_overflow(head.out, "out", r0, r1);
     for (int i = r0; i < r1; ++i)
         for (int k = 0; k < dk; ++k) t.concat(i, h * dk + k) = head.out(i, k);
@@ -801,6 +859,8 @@ void RunJob::State::attend_rows(int h, int r0, int r1) {
         keys_t = Matrix();
         packed_keys = std::vector<float>();
         packed_values = std::vector<float>();
+        span_keys = std::vector<float>();
+        span_values = std::vector<float>();
         block_scores = std::vector<float>();
         block_weights = std::vector<float>();
         block_scaled = std::vector<double>();

@@ -396,6 +396,8 @@ void softmax_rows_scaled(float* weights, const float* scores, float scale, int r
     }
 }
 
+int lanes(Kernels path) { return path == Kernels::scalar ? 1 : W; }
+
 bool all_finite(const float* x, std::size_t n) {
     // x - x is 0 for finite x and NaN for NaN and ±inf; NaN != 0 holds, so a lane of `bad` is
     // all ones once it saw one

@@ -51,6 +51,10 @@ void exp2_rows(float* weights, float* inv_sums, const float* x, int rows, int co
 // x(i, :) *= factors[i].   x (rows, cols), its rows `ld` floats apart; factors (rows).
 void scale_rows(float* x, std::size_t ld, const float* factors, int rows, int cols);
 
+// The float lanes the softmax's row sum uses: the SIMD path's vector width, 1 for scalar. A
+// row's cells are summed lane by lane (cell j in lane j mod lanes), then the lanes together.
+int lanes(Kernels path);
+
 // True when none of x[0 .. n) is NaN or ±infinity. Vectorized whatever the path (it is a check,
 // not arithmetic the scalar path is compared on): the trace validates every input matrix and
 // checks every stage for overflow, and an element-by-element early-exit loop cost about a fifth

@@ -63,6 +63,11 @@ const char* const kConfigs[] = {
     R"({"text":"TEXT","d_model":32,"heads":4,"linformer_k":100})",
     R"({"text":"TEXT","d_model":32,"heads":2,"variant":"seed_module","mask":"causal","kernels":"scalar"})",
     R"({"text":"TEXT","d_model":24,"heads":2,"pattern":{"kind":"strided","window":2,"stride":5},"temperature":0.3,"scale":0.9})",
+    // sliding windows: a head not kept computes only each block's span of keys
+    R"({"text":"TEXT","d_model":24,"heads":3,"pattern":{"kind":"local","window":5},"positional":"alibi"})",
+    R"({"text":"TEXT","d_model":16,"heads":2,"mask":"causal","pattern":{"kind":"local","window":37},"kernels":"scalar"})",
+    R"({"text":"TEXT","d_model":16,"heads":2,"pattern":{"kind":"sliding_global","window":3,"global":[150]}})",
+    R"({"text":"TEXT","source_text":"[PAD] [PAD] a b c d e f g h i j k l m n o p q r s t u v w x y z","d_model":16,"heads":2,"mask":"padding","pattern":{"kind":"local","window":1}})",
 };
 
 std::string with_long_text(std::string json) {

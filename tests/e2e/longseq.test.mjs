@@ -176,6 +176,19 @@ test('4096 tokens, 8 heads, d_model 512: one head kept, the wasm heap stays unde
     again.values.forEach((row, i) => assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4, `head 5 row ${i}`));
     await waitFrames(page, 3);
     await screenshot(page, 'longseq-4096-head5');
+
+    // A sliding window: the readout counts the band's pairs (the heads not kept compute only it).
+    const LOCAL = { ...HUGE, pattern: { kind: 'local', window: 64 } };
+    assert.equal(await page.evaluate((c) => window.attnviz.setState({ config: c, ui: { view: 'heads', selected_head: 5 } }), LOCAL), '');
+    await watch(page, () => false, 600000);
+    await waitFrames(page, 3);
+    s = await state(page);
+    assert.equal(s.error, '');
+    assert.equal(s.kept_head, 5);
+    assert.equal(s.readout.allowed_pairs, String(4096 * 129 - 64 * 65));
+    assert.ok(s.memory_bytes < GiB, `wasm heap after a third pass ${s.memory_bytes / 2 ** 20} MiB`);
+    const band = await matrix(page, 'weights', 5, 2000, 1);
+    assert.equal(band.values[0].filter((w) => w > 0).length, 129, 'row 2000 attends to its 129 keys');
     console.log(`4096 tokens: wasm heap ${(s.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
   } finally {
     await app.close();

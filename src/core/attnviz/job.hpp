@@ -37,7 +37,8 @@ public:
     //
     // keep_head -1 keeps every head's (T, N) matrices (scores, scaled, mask, weights) in the
     // trace, as run() does; a head h keeps only head h's: the other heads go from Q to out a
-    // block of query rows at a time in buffers, so a long sequence needs one head's
+    // block of query rows at a time in buffers, over only the span of keys the block may see
+    // (a sliding window's O(w) keys a row, not N), so a long sequence needs one head's
     // T×N matrices instead of H (at T = 4096, 8 heads: about 0.35 GiB instead of 2.25). Every
     // number that is kept equals run()'s bit for bit. The memory limit (1.5 GiB) is checked
     // for what is kept. Errors are run()'s.

@@ -64,8 +64,9 @@ struct StageTimes {                  // wall time per stage, milliseconds (std::
 struct Stats {
     double      flops = 0;           // multiply-adds counted as 2: projections, Q·Kᵀ, weights·V, output
     double      bytes = 0;           // bytes held by the trace's tensors
-    double      allowed_pairs = 0;   // (query, key) pairs the mask ∩ pattern allows, per head (of T·N):
-                                     // what a sparse kernel would compute; this engine computes all T·N
+    double      allowed_pairs = 0;   // (query, key) pairs the mask ∩ pattern allows, per head (of T·N). Kept
+                                     // heads compute all T·N; heads not kept only each row block's span of
+                                     // allowed keys (O(T·w) with a sliding window)
     StageTimes  ms;
     std::string kernel_path;         // "avx2" | "wasm-simd128" | "sse2" | "vector128" | "scalar"
 };
