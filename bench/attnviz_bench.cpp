@@ -290,6 +290,16 @@ BENCH_EXPORT const float* bench_data(int which) {
 BENCH_EXPORT double bench_run(int mode, int scalar) {
     return run_once(g_inputs, mode, scalar ? Kernels::scalar : Kernels::simd);
 }
+// The trace mode with a sliding window of `window` keys each side (pattern "local"; 0 = the full
+// pattern): the heads not kept compute only their rows' span of keys.
+BENCH_EXPORT double bench_run_window(int window) {
+    Inputs& in = g_inputs;
+    in.config.pattern.kind = window > 0 ? attnviz::PatternKind::local : attnviz::PatternKind::full;
+    in.config.pattern.window = window;
+    const double ms = run_once(in, trace_mode, Kernels::simd);
+    in.config.pattern = attnviz::Pattern{};
+    return ms;
+}
 BENCH_EXPORT const char* bench_error() { return g_inputs.error.c_str(); }
 BENCH_EXPORT double bench_peak_bytes() { return g_inputs.peak_bytes; }
 BENCH_EXPORT double bench_flops(int i, int mode) { return flops(kShapes[i], mode); }

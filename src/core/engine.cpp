@@ -311,8 +311,18 @@ void attention_mask_rows(xt::xtensor<bool, 2>& mask, const Config& c, const Sequ
         std::fill(&mask(i0, 0), &mask(i0, 0) + static_cast<std::size_t>(i1 - i0) * s.N, true);
         return;
     }
-    const std::vector<std::string>& keys = s.cross ? s.source_tokens : s.tokens;
     const Pattern& p = c.pattern;
+    if (p.kind == PatternKind::local && c.mask != MaskKind::padding) {  // a band (cut at the diagonal if causal): no per-cell test
+        for (int i = i0; i < i1; ++i) {
+            bool* row = &mask(i, 0);
+            std::fill(row, row + s.N, false);
+            const int lo = std::max(0, i - p.window);
+            const int hi = std::min(s.S - 1, c.mask == MaskKind::causal ? i : i + p.window);
+            if (lo <= hi) std::fill(row + lo, row + hi + 1, true);
+        }
+        return;
+    }
+    const std::vector<std::string>& keys = s.cross ? s.source_tokens : s.tokens;
     std::vector<bool> global_query(s.T, false), global_key(s.S, false);
     for (int g : p.global) {
         if (g < s.T) global_query[g] = true;
