@@ -9,7 +9,6 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -455,8 +454,7 @@ constexpr double kCellGenerated = 64, kCellPositional = 512, kCellCopy = 8, kCel
 // Rows of a head's attention per step, at most: its scores, scaled, mask and weights (17 bytes a
 // cell) stay within about 256 KiB, so the block is still in cache from one part to the next.
 int attention_block(int N) {
-    const int MAX_BLOCK_ROWS = std::getenv("AB") ? std::atoi(std::getenv("AB")) : (256 * 1024 / (17 * std::max(N, 1))) / 16 * 16;
-    return std::max(MAX_BLOCK_ROWS, 16);
+    return std::max((256 * 1024 / (17 * std::max(N, 1))) / 16 * 16, 16);
 }
 
 // Rows per step of a task whose rows cost `work_per_row` each: about `work_per_step`, in
