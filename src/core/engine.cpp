@@ -302,11 +302,16 @@ xt::xtensor<int, 2> bigbird_keys(int T, int S, int r, std::uint64_t seed) {
     return keys;
 }
 
+// Every query may see every key: projected keys (validated: mask none, pattern full), or no
+// mask and the full pattern. The mask is then all true and the scaling selects nothing.
+bool sees_every_key(const Config& c) {
+    return c.linformer_k > 0 || (c.mask == MaskKind::none && c.pattern.kind == PatternKind::full);
+}
+
 // Rows [i0, i1) of the mask.   mask (T, N), random_keys (T, random) or (0, 0)
 void attention_mask_rows(xt::xtensor<bool, 2>& mask, const Config& c, const Sequences& s,
                          const xt::xtensor<int, 2>& random_keys, int i0, int i1) {
-    // projected keys: everything visible (validated: mask none, pattern full); and the plain case
-    if (c.linformer_k > 0 || (c.mask == MaskKind::none && c.pattern.kind == PatternKind::full)) {
+    if (sees_every_key(c)) {
         std::fill(&mask(i0, 0), &mask(i0, 0) + static_cast<std::size_t>(i1 - i0) * s.N, true);
         return;
     }
@@ -708,7 +713,7 @@ void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* sc
     // temperature 1 (the default) the product is the same bits as scores·scale/temperature
     const double per_score = scale / c.temperature, slope = head.alibi_slope;
     const int N = width;  // the columns computed: keys [lo, lo + width)
-    const bool every_key = c.linformer_k > 0 || (c.mask == MaskKind::none && c.pattern.kind == PatternKind::full);  // as attention_mask_rows
+    const bool every_key = sees_every_key(c);
     row_max.resize(r1 - r0);
     for (int i = r0; i < r1; ++i) {
         const float* score = scores + static_cast<std::size_t>(i - r0) * N;
