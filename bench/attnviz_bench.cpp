@@ -158,12 +158,10 @@ double run_once(Inputs& in, int mode, Kernels kernels) {
         attnviz::Expected<Matrix> r = attnviz::attention(in.Q, in.K, in.V, in.shape.heads, kernels);
         if ((ok = r.ok())) in.result = std::move(r.value()); else in.error = r.error();
     } else {
-        // as the interface runs it: every head's T×N matrices kept up to 256 MiB, else one head's
-        // (src/app/app_state.cpp, keep_head_for), in run()'s large steps
+        // as the interface runs it (RunJob::keep_head_for, head 0 on screen), in run()'s steps
         in.config.kernels = kernels;
-        const attnviz::Expected<double> bytes = attnviz::trace_bytes(in.config);
-        const int keep = bytes && bytes.value() > 256.0 * 1024 * 1024 ? 0 : -1;
-        attnviz::Expected<attnviz::RunJob> job = attnviz::RunJob::start(in.config, 1 << 26, keep);
+        attnviz::Expected<attnviz::RunJob> job = attnviz::RunJob::start(
+            in.config, attnviz::RunJob::whole_run_work_per_step, attnviz::RunJob::keep_head_for(in.config, 0));
         attnviz::Expected<attnviz::Trace> r = job ? (job.value().step(1e300), job.value().take()) : attnviz::fail(job.error());
         if ((ok = r.ok())) in.result = r.value().output; else in.error = r.error();
     }

@@ -34,19 +34,6 @@ Config effective_config(const AppState& state) {
 // sizes take a fraction of it, so their trace still arrives in the frame of the edit.
 constexpr double kFrameBudgetMs = 8.0;
 
-// Above this, a pass keeps the (T, N) matrices of the selected head only (RunJob's keep_head):
-// at T = 4096 with 8 heads every head's would take 2.25 GiB, one head's about 0.35 GiB, and the
-// page holds two traces while a pass runs (the last good one stays on screen).
-constexpr double kKeepEveryHeadBytes = 256.0 * 1024 * 1024;
-
-// -1 (every head) when the config's trace fits kKeepEveryHeadBytes, else `head` fitted to the
-// config's heads. An invalid config gives -1: starting it reports the error.
-int keep_head_for(const Config& config, int head) {
-    const Expected<double> bytes = trace_bytes(config);
-    if (!bytes || bytes.value() <= kKeepEveryHeadBytes) return -1;
-    return std::clamp(head, 0, config.heads - 1);
-}
-
 // The selections index the trace on screen: fit them to it every frame, since a pass in flight
 // keeps an earlier trace on screen that may have fewer heads or tokens than the new config. The
 // selected head is fitted only once no pass is in flight (the views draw shown_head() meanwhile),
@@ -135,7 +122,7 @@ void recompute(AppState& state) {
         state.job.reset();
         ++state.recomputes;
         const Config config = effective_config(state);
-        state.keep_head = keep_head_for(config, state.selected_head);
+        state.keep_head = RunJob::keep_head_for(config, state.selected_head);
         Expected<RunJob> started = RunJob::start(config, RunJob::default_work_per_step, state.keep_head);
         if (started) {
             state.error.clear();  // valid; an overflow, if any, is known at the end
@@ -182,7 +169,7 @@ void recompute_compare(AppState& state) {
         right.source_tokens = left.source_tokens;
         right.embeddings = left.embeddings;
         right.source_embeddings = left.source_embeddings;
-        Expected<RunJob> started = RunJob::start(right, RunJob::default_work_per_step, keep_head_for(right, state.selected_head));
+        Expected<RunJob> started = RunJob::start(right, RunJob::default_work_per_step, RunJob::keep_head_for(right, state.selected_head));
         if (!started) {
             cmp.error = started.error();
             ++state.trace_version;

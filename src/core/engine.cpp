@@ -972,14 +972,16 @@ Expected<double> trace_bytes(const Config& config, int keep_head) {
     return bytes;
 }
 
-// The one function that computes attention: a job stepped to the end in one call. Nothing waits
-// between its steps, so they are large (a block of 16·2^22 multiply-adds): each block of a
-// matmul repacks its right-hand matrix, which at the interface's small steps costs more than
-// the tenth of the trace's time (the numbers are the same whatever the steps).
-constexpr double kRunWorkPerStep = 1 << 26;
+int RunJob::keep_head_for(const Config& config, int head) {
+    const Expected<double> bytes = trace_bytes(config);
+    if (!bytes || bytes.value() <= keep_every_head_bytes) return -1;
+    return std::clamp(head, 0, config.heads - 1);
+}
 
+// The one function that computes attention: a job stepped to the end in one call, in large
+// steps (at the interface's small ones the matmuls' repacking cost a tenth of the trace).
 Expected<Trace> run(const Config& config) {
-    Expected<RunJob> job = RunJob::start(config, kRunWorkPerStep);
+    Expected<RunJob> job = RunJob::start(config, RunJob::whole_run_work_per_step);
     if (!job) return fail(job.error());
     job.value().step(std::numeric_limits<double>::infinity());
     return job.value().take();

@@ -160,6 +160,19 @@ TEST_CASE("keep_head: the trace's bytes and the memory check count only the head
     CHECK(t.value().stats.bytes - kept.result.value().stats.bytes == 3 * per_head);
 }
 
+TEST_CASE("keep_head_for: every head while the trace fits keep_every_head_bytes, else the head on screen", "[job][keep]") {
+    const attnviz::Config small = must_parse(R"({"text":")" + long_text(300) + R"(","d_model":32,"heads":4})");
+    CHECK(attnviz::RunJob::keep_head_for(small, 2) == -1);
+    const attnviz::Config huge = must_parse(R"({"text":")" + long_text(4096) + R"(","d_model":512,"heads":8})");
+    CHECK(attnviz::trace_bytes(huge).value() > attnviz::RunJob::keep_every_head_bytes);
+    CHECK(attnviz::RunJob::keep_head_for(huge, 5) == 5);
+    CHECK(attnviz::RunJob::keep_head_for(huge, 99) == 7);
+    CHECK(attnviz::RunJob::keep_head_for(huge, -3) == 0);
+    attnviz::Config invalid = small;
+    invalid.heads = 3;
+    CHECK(attnviz::RunJob::keep_head_for(invalid, 1) == -1);
+}
+
 TEST_CASE("row blocks give what the kernels give on whole matrices, bit for bit", "[job]") {
     // T = 300 queries: with the smallest steps every per-row stage takes 19 blocks of 16 rows.
     for (const char* kernels : {"simd", "scalar"}) {

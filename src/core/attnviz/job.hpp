@@ -44,6 +44,18 @@ public:
     // for what is kept. Errors are run()'s.
     static Expected<RunJob> start(const Config& config, double work_per_step = default_work_per_step, int keep_head = -1);
 
+    // The interface's choice of keep_head for a view of head `head`: -1 (every head) while the
+    // trace's bytes (trace_bytes) stay within keep_every_head_bytes, else `head` fitted to the
+    // config's heads. At T = 4096 with 8 heads every head's T×N matrices take 2.25 GiB, one
+    // head's about 0.35 GiB, and a page holds two traces while a pass runs. An invalid config
+    // gives -1: starting it reports the error. The app and the benchmark's trace mode use it.
+    static constexpr double keep_every_head_bytes = 256.0 * 1024 * 1024;
+    static int keep_head_for(const Config& config, int head);
+
+    // The steps run() takes: nothing waits between them, so they are large (each block of a
+    // matmul repacks its right-hand matrix; the numbers are the same whatever the steps).
+    static constexpr double whole_run_work_per_step = 1 << 26;
+
     bool step(double budget_ms);  // computes until budget_ms have passed (at least one step) or the pass ends; true when done
     bool done() const;            // the pass has finished or failed: take() has the outcome
     double progress() const;      // 0..1, estimated from the work done; never decreases; 1 when done
