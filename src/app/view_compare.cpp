@@ -224,11 +224,9 @@ const DiffCache& differences_of(const Trace& left, const Trace& right, int head,
     return cache;
 }
 
-// Over every head; the heads share one mask, which a long sequence's trace keeps for one head only.
+// Over every head: the core counts one head's (Stats::allowed_pairs; the heads share the mask).
 long long allowed_pairs(const Trace& t) {
-    for (const HeadTrace& h : t.heads)
-        if (h.mask.size() > 0) return static_cast<long long>(xt::sum(xt::cast<int>(h.mask))()) * static_cast<long long>(t.heads.size());
-    return 0;
+    return static_cast<long long>(t.stats.allowed_pairs) * static_cast<long long>(t.heads.size());
 }
 
 std::string ratio(double right, double left) {
@@ -309,7 +307,7 @@ void cost_table(const Trace& left, const Trace& right) {
     }
     ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
     ImGui::TextWrapped("kernels: %s | %s. \"pairs\" counts the (query, key) pairs the masks allow, over all heads: the work a sparse "
-                       "kernel would do. This engine scores every pair and then masks, so only Linformer changes its FLOPs.",
+                       "kernel would do. The FLOPs count every pair (heads on screen score every pair, then mask), so only Linformer changes them.",
                        left.stats.kernel_path.c_str(), right.stats.kernel_path.c_str());
     ImGui::PopStyleColor();
 }
