@@ -6,6 +6,8 @@
 #                                                ASan + UBSan build), run every test
 #   cmake/dev.sh build                           install and build, no tests
 #   cmake/dev.sh bench [MAX_T]                   benchmarks, native and wasm, with onnxruntime-web and tfjs (bench/run.sh)
+#   cmake/dev.sh train [OPTIONS]                 train the shipped model (web/models/attnviz_char.*) natively;
+#                                                OPTIONS go to attnviz-train (--help lists them)
 #
 # Each step is skipped when its output is up to date, so a second run is quick. Everything
 # comes from Debian's packages (binary and source) and the npm registry, nothing else.
@@ -19,7 +21,7 @@ export NODE_PATH=/usr/share/nodejs   # emcc needs Debian's acorn
 IMGUI_VERSION="1.86+ds"
 SDL2_VERSION="2.26.5+dfsg"
 APT_PACKAGES=(cmake ninja-build g++ dpkg-dev emscripten libxtensor-dev libxsimd-dev nlohmann-json3-dev
-              catch2 chromium fonts-dejavu-core fonts-droid-fallback)
+              catch2 chromium fonts-dejavu-core fonts-droid-fallback fortunes fortunes-zh)
 
 log()  { printf '\033[1;34m[attnviz]\033[0m %s\n' "$*" >&2; }
 die()  { printf '\033[1;31m[attnviz] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -171,6 +173,18 @@ cmd_test() {
   node "$ROOT/tests/run_all.mjs" --build "$BUILD"
 }
 
+# The shipped model: attnviz-train's defaults are its settings. Same build, same bytes.
+cmd_train() {
+  install_apt_packages
+  if [ ! -f "$BUILD/native/build.ninja" ]; then
+    cmake -S "$ROOT" -B "$BUILD/native" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+  fi
+  log "building attnviz-train"
+  cmake --build "$BUILD/native" --target attnviz-train >&2
+  mkdir -p "$ROOT/web/models"
+  exec "$BUILD/native/attnviz-train" --out "$ROOT/web/models/attnviz_char" "$@"
+}
+
 cmd_bench() {
   install_apt_packages
   exec bash "$ROOT/bench/run.sh" "$@"
@@ -180,12 +194,14 @@ case "${1:-}" in
   run)   shift; cmd_run "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   test)  shift; cmd_test "$@" ;;
+  train) shift; cmd_train "$@" ;;
   build) shift; cmd_build "$@" ;;
   *) cat >&2 <<'USAGE'
 usage: cmake/dev.sh run [--port N] [--host ADDR]   build the web app and serve it (default http://127.0.0.1:8080)
        cmake/dev.sh test                            build both flavours and run every test
        cmake/dev.sh build                           build both flavours
        cmake/dev.sh bench [MAX_T]                   run the benchmarks (not part of the tests)
+       cmake/dev.sh train [OPTIONS]                 train the shipped model (attnviz-train --help)
 USAGE
      exit 2 ;;
 esac

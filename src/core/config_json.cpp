@@ -283,16 +283,6 @@ Config read_config(const Json& j) {
 //-----------------------------------------------------------------------------
 // Writing
 //-----------------------------------------------------------------------------
-void write_matrix(json::Writer& out, const Matrix& m) {
-    out.begin_array();
-    for (std::size_t r = 0; r < m.shape(0); ++r) {
-        out.begin_array();
-        for (std::size_t c = 0; c < m.shape(1); ++c) out.number(m(r, c));
-        out.end_array();
-    }
-    out.end_array();
-}
-
 void write_vector(json::Writer& out, const Vector& v) {
     out.begin_array();
     for (float x : v) out.number(x);

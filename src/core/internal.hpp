@@ -75,5 +75,30 @@ inline std::string message_text(std::string_view s, std::size_t max_chars = 48) 
 
 Sequences validate(const Config& config);                 // throws FieldError
 void write_config(json::Writer& out, const Config& config);
+void write_head(json::Writer& out, const HeadTrace& head);                    // a HeadTrace as the Trace JSON has it
+void write_tokens(json::Writer& out, const std::vector<std::string>& tokens);  // an array of strings
+
+// A matrix as an array of rows; (0, 0) = not part of this trace = null.
+template <class T>
+void write_matrix(json::Writer& out, const xt::xtensor<T, 2>& m) {
+    if (m.size() == 0) {
+        out.null();
+        return;
+    }
+    out.begin_array();
+    for (std::size_t r = 0; r < m.shape(0); ++r) {
+        out.begin_array();
+        for (std::size_t c = 0; c < m.shape(1); ++c) {
+            if constexpr (std::is_same_v<T, bool>)
+                out.boolean(m(r, c));
+            else if constexpr (std::is_integral_v<T>)
+                out.integer(m(r, c));
+            else
+                out.number(m(r, c));
+        }
+        out.end_array();
+    }
+    out.end_array();
+}
 
 }  // namespace attnviz::detail

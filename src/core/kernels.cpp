@@ -104,12 +104,13 @@ constexpr int MR = 2, NV = 4;
 // clang hoists the next steps' loads of B and V8 spills (18-28 GFLOP/s).
 template <int R, int V>
 inline void matmul_tile(float* C, const float* A, const float* panel, const float* bias, int K, int N, int i0,
-                        int j0, int k0, int k1) {
+                        int j0, int k0, int k1, bool accumulate = false) {
     vf acc[R][V];
     float* c = C + static_cast<long>(i0) * N + j0;
+    const bool from_c = k0 != 0 || accumulate;  // later slices of k, or C += A·B
     for (int v = 0; v < V; ++v) {
         const vf b0 = bias ? load(bias + j0 + v * W) : vf{};
-        for (int r = 0; r < R; ++r) acc[r][v] = k0 == 0 ? b0 : load(c + static_cast<long>(r) * N + v * W);
+        for (int r = 0; r < R; ++r) acc[r][v] = from_c ? load(c + static_cast<long>(r) * N + v * W) : b0;
     }
     const float* a[R];
     for (int r = 0; r < R; ++r) a[r] = A + static_cast<long>(i0 + r) * K + k0;
@@ -145,11 +146,11 @@ inline void pack_panel(float* panel, const float* B, int K, int N, int j0) {
 // Rows [i0, i1) of one panel's columns, for k in [k0, k1).
 template <int V>
 inline void matmul_block(float* C, const float* A, const float* panel, const float* bias, int i0, int i1, int K, int N,
-                         int j0, int k0, int k1) {
+                         int j0, int k0, int k1, bool accumulate = false) {
     const float* slice = panel + static_cast<long>(k0) * V * W;
     int i = i0;
-    for (; i + MR <= i1; i += MR) matmul_tile<MR, V>(C, A, slice, bias, K, N, i, j0, k0, k1);
-    for (; i < i1; ++i) matmul_tile<1, V>(C, A, slice, bias, K, N, i, j0, k0, k1);
+    for (; i + MR <= i1; i += MR) matmul_tile<MR, V>(C, A, slice, bias, K, N, i, j0, k0, k1, accumulate);
+    for (; i < i1; ++i) matmul_tile<1, V>(C, A, slice, bias, K, N, i, j0, k0, k1, accumulate);
 }
 
 void matmul_simd(float* C, const float* A, const float* B, const float* bias, int M, int K, int N) {
@@ -525,7 +526,7 @@ void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int 
     pack_strided(packed, Bt, 1, ld, K, N);
 }
 
-void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N) {
+void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate) {
     const PackedLayout p(N);
     const int ld = static_cast<int>(ldc);
     for (int i0 = 0; i0 < M; i0 += MC) {
@@ -533,18 +534,91 @@ void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packe
         for (int k0 = 0; k0 < K; k0 += KC) {
             const int k1 = std::min(K, k0 + KC);
             for (int j = 0; j < p.wide; j += NV * W)
-                matmul_block<NV>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1);
+                matmul_block<NV>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, accumulate);
             for (int j = p.wide; j < p.vector_columns; j += W)
-                matmul_block<1>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1);
+                matmul_block<1>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, accumulate);
         }
     }
     if (p.vector_columns == N) return;
-    // the last N mod W columns: one zero-padded vector per row, then its first columns copied
+    // the last N mod W columns: one zero-padded vector per row, then its first columns copied (or added)
     const float* tail = packed + static_cast<long>(p.vector_columns) * K;
     for (int i = 0; i < M; ++i) {
         float row[W];
         matmul_tile<1, 1>(row, A + static_cast<long>(i) * K, tail, nullptr, K, W, 0, 0, 0, K);
-        std::memcpy(C + i * ldc + p.vector_columns, row, sizeof(float) * (N - p.vector_columns));
+        float* c = C + i * ldc + p.vector_columns;
+        for (int j = 0; j < N - p.vector_columns; ++j) c[j] = accumulate ? c[j] + row[j] : row[j];
+    }
+}
+
+float exp_shifted(float* out, const float* x, float shift, int n) {
+    const vf vs = splat(shift);
+    vf sum = vf{};
+    int j = 0;
+    for (; j + W <= n; j += W) {
+        const vf e = exp_nonpositive(load(x + j) - vs);
+        store(out + j, e);
+        sum += e;
+    }
+    float total = hsum(sum);
+    for (; j < n; ++j) total += (out[j] = std::exp(x[j] - shift));
+    return total;
+}
+
+namespace {
+
+// Φ(x) = 0.5·(1 + erf(x/√2)) and φ(x) = exp(-x²/2)/√(2π), with erf by Abramowitz & Stegun 7.1.26:
+// erf(z) = 1 - (a1·t + … + a5·t⁵)·exp(-z²), t = 1/(1 + p·z), for z >= 0, odd in z.
+inline void normal_cdf_pdf(vf x, vf& cdf, vf& pdf) {
+    const vf z = select(x < vf{}, -x, x) * splat(0.70710678118654752f);
+    const vf t = splat(1.0f) / (splat(1.0f) + splat(0.3275911f) * z);
+    vf poly = splat(1.061405429f);
+    poly = poly * t + splat(-1.453152027f);
+    poly = poly * t + splat(1.421413741f);
+    poly = poly * t + splat(-0.284496736f);
+    poly = poly * t + splat(0.254829592f);
+    const vf g = exp_nonpositive(-z * z);                 // exp(-x²/2)
+    const vf erf_abs = splat(1.0f) - poly * t * g;
+    const vf erf = select(x < vf{}, -erf_abs, erf_abs);
+    cdf = splat(0.5f) * (splat(1.0f) + erf);
+    pdf = g * splat(0.39894228040143268f);
+}
+
+inline void normal_cdf_pdf(float x, float& cdf, float& pdf) {
+    vf c, p;
+    normal_cdf_pdf(splat(x), c, p);
+    cdf = c[0];
+    pdf = p[0];
+}
+
+}  // namespace
+
+void gelu(float* out, const float* x, std::size_t n) {
+    std::size_t j = 0;
+    for (; j + W <= n; j += W) {
+        vf cdf, pdf;
+        const vf v = load(x + j);
+        normal_cdf_pdf(v, cdf, pdf);
+        store(out + j, v * cdf);
+    }
+    for (; j < n; ++j) {
+        float cdf, pdf;
+        normal_cdf_pdf(x[j], cdf, pdf);
+        out[j] = x[j] * cdf;
+    }
+}
+
+void gelu_backward(float* dx, const float* x, const float* dout, std::size_t n) {
+    std::size_t j = 0;
+    for (; j + W <= n; j += W) {
+        vf cdf, pdf;
+        const vf v = load(x + j);
+        normal_cdf_pdf(v, cdf, pdf);
+        store(dx + j, load(dx + j) + (cdf + v * pdf) * load(dout + j));
+    }
+    for (; j < n; ++j) {
+        float cdf, pdf;
+        normal_cdf_pdf(x[j], cdf, pdf);
+        dx[j] += (cdf + x[j] * pdf) * dout[j];
     }
 }
 

@@ -40,13 +40,23 @@ void pack(float* packed, const float* B, std::size_t ld, int K, int N);
 // K_hᵀ packed straight from K's rows, without a transposed copy.
 void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int N);
 
-// C = A·B with B packed.   C (M, N), its rows `ldc` floats apart; A (M, K) contiguous.
-void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N);
+// C = A·B with B packed, or C += A·B with `accumulate` (each element then starts from C's value
+// instead of 0).   C (M, N), its rows `ldc` floats apart; A (M, K) contiguous.
+void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate = false);
 
 // Unnormalized softmax in base 2: weights(i, j) = 2^(x(i, j) - max_j x(i, :)), and
 // inv_sums[i] = 1 / Σ_j weights(i, j), the factor that normalizes row i (or any product of it).
 // `weights` may be `x` (in place).   weights (rows, cols), x (rows, cols), inv_sums (rows).
 void exp2_rows(float* weights, float* inv_sums, const float* x, int rows, int cols);
+
+// out[j] = exp(x[j] - shift) for j < n, and their sum; x[j] <= shift (shift is the max, for a
+// softmax). `out` may be `x`. Vectorized (Cephes' expf polynomial, about 2 ulp).
+float exp_shifted(float* out, const float* x, float shift, int n);
+
+// GELU, erf form: out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)); and its backward, dx += (Φ(x) + x·φ(x))·dout.
+// Vectorized with Abramowitz & Stegun's erf 7.1.26 (absolute error below 1.5e-7) and the exp above.
+void gelu(float* out, const float* x, std::size_t n);
+void gelu_backward(float* dx, const float* x, const float* dout, std::size_t n);
 
 // x(i, :) *= factors[i].   x (rows, cols), its rows `ld` floats apart; factors (rows).
 void scale_rows(float* x, std::size_t ld, const float* factors, int rows, int cols);

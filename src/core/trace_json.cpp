@@ -4,32 +4,11 @@
 #include "internal.hpp"
 
 namespace attnviz {
-namespace {
+namespace detail {
 
 using json::Writer;
 
-// A matrix as an array of rows; (0, 0) = not part of this trace = null.
-template <class T>
-void write_matrix(Writer& out, const xt::xtensor<T, 2>& m) {
-    if (m.size() == 0) {
-        out.null();
-        return;
-    }
-    out.begin_array();
-    for (std::size_t r = 0; r < m.shape(0); ++r) {
-        out.begin_array();
-        for (std::size_t c = 0; c < m.shape(1); ++c) {
-            if constexpr (std::is_same_v<T, bool>)
-                out.boolean(m(r, c));
-            else if constexpr (std::is_integral_v<T>)
-                out.integer(m(r, c));
-            else
-                out.number(m(r, c));
-        }
-        out.end_array();
-    }
-    out.end_array();
-}
+namespace {
 
 // `scaled` with masked cells as null (their value is -inf, or seed_module's fill).
 void write_scaled(Writer& out, const xt::xtensor<double, 2>& scaled, const xt::xtensor<bool, 2>& mask) {
@@ -50,6 +29,8 @@ void write_scaled(Writer& out, const xt::xtensor<double, 2>& scaled, const xt::x
     }
     out.end_array();
 }
+
+}  // namespace
 
 void write_head(Writer& out, const HeadTrace& h) {
     out.begin_object();
@@ -74,6 +55,13 @@ void write_head(Writer& out, const HeadTrace& h) {
     out.end_object();
 }
 
+}  // namespace detail
+
+namespace {
+
+using json::Writer;
+using detail::write_matrix;
+
 void write_stats(Writer& out, const Stats& s) {
     out.begin_object();
     out.key("flops"); out.number(s.flops);
@@ -95,12 +83,17 @@ void write_stats(Writer& out, const Stats& s) {
     out.end_object();
 }
 
-void write_tokens(Writer& out, const std::vector<std::string>& tokens) {
+}  // namespace
+
+void detail::write_tokens(Writer& out, const std::vector<std::string>& tokens) {
     out.begin_array();
     for (const std::string& t : tokens) out.string(t);
     out.end_array();
 }
 
+namespace {
+using detail::write_head;
+using detail::write_tokens;
 }  // namespace
 
 std::string trace_to_json(const Trace& t, bool pretty) {

@@ -1,0 +1,129 @@
+// gpt.hpp — the GPT's operations, each a forward / backward pair, as in llm.c's train_gpt2.c.
+//
+// Index
+//   1. Threads             how many threads the operations may use (natively; wasm uses one)
+//   2. Operation pairs     encoder, layernorm, matmul, attention, gelu, residual, crossentropy
+//   3. Activations         every intermediate of a batch, for the backward pass
+//   4. The model's passes  gpt_forward, gpt_backward
+//
+// Every function writes its outputs first and takes shapes as arguments: B batch, T time,
+// C channels, OC output channels, H heads, hs = C / H, V vocabulary. A backward ADDS into its
+// gradient outputs (llm.c's convention: gradients start at zero each step, and a tensor used
+// twice — the tied wte, the residual stream — collects both contributions).
+//
+// Results do not depend on the thread count: work is split over rows or columns of an output,
+// never over the terms of one sum, so one build gives the same bits with 1 or 2 threads.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "attnviz/model.hpp"
+
+namespace attnviz::gpt {
+
+//-----------------------------------------------------------------------------
+// 1. Threads
+//-----------------------------------------------------------------------------
+void set_threads(int threads);  // 1.. (clamped to 1 in wasm builds without threads)
+int  threads();
+
+//-----------------------------------------------------------------------------
+// 2. Operation pairs
+//-----------------------------------------------------------------------------
+// out = wte[inp] + wpe[t].   out (B,T,C), inp (B,T), wte (V,C), wpe (Tmax,C)
+void encoder_forward(float* out, const int* inp, const float* wte, const float* wpe, int B, int T, int C);
+void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* inp, int B, int T, int C);
+
+// out = (inp - mean) * rstd * weight + bias, over the last axis; eps 1e-5.
+// out (N,C), mean (N), rstd (N), inp (N,C), weight (C), bias (C); N = B·T
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
+                       int N, int C);
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const float* weight, const float* mean, const float* rstd, int N, int C);
+
+// out = inp·weightᵀ + bias (torch's Linear).   out (N,OC), inp (N,C), weight (OC,C), bias (OC) or null
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
+// dinp (N,C), dweight (OC,C), dbias (OC) or null, dout (N,OC)
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
+                     int N, int C, int OC);
+
+// Causal multi-head self-attention. inp holds q, k, v side by side per position (c_attn's
+// output); head h uses channels [h·hs, (h+1)·hs) of each. att = softmax(q·kᵀ/√hs) over keys
+// t2 <= t (exactly 0 above the diagonal); out = att·v, heads side by side.
+// out (B,T,C), att (B,H,T,T), inp (B,T,3C)
+void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H);
+// dinp (B,T,3C), dout (B,T,C), inp (B,T,3C), att (B,H,T,T)
+void attention_backward(float* dinp, const float* dout, const float* inp, const float* att, int B, int T, int C, int H);
+
+// GELU, the erf form: out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), as torch.nn.GELU() (erf to 1.5e-7, kernels::gelu).   (N)
+void gelu_forward(float* out, const float* inp, std::size_t N);
+void gelu_backward(float* dinp, const float* inp, const float* dout, std::size_t N);
+
+// out = inp1 + inp2.   (N)
+void residual_forward(float* out, const float* inp1, const float* inp2, std::size_t N);
+void residual_backward(float* dinp1, float* dinp2, const float* dout, std::size_t N);
+
+// probs = softmax(logits) over V; losses = -log probs[target] (0 where target < 0: no target).
+// probs (B,T,V), losses (B,T), logits (B,T,V), targets (B,T)
+void softmax_crossentropy_forward(float* probs, float* losses, const float* logits, const int* targets, int BT, int V);
+// dlogits += (probs - onehot(target))·dloss, with dloss = 1 / (positions with a target): the
+// gradient of the mean loss.   dlogits (B,T,V)
+void softmax_crossentropy_backward(float* dlogits, const float* probs, const int* targets, int BT, int V);
+
+//-----------------------------------------------------------------------------
+// 3. Activations
+//-----------------------------------------------------------------------------
+struct ActivationTensors {
+    float* encoded;    // (B, T, C)
+    float* ln1;        // (L, B, T, C)
+    float* ln1_mean;   // (L, B, T)
+    float* ln1_rstd;   // (L, B, T)
+    float* qkv;        // (L, B, T, 3C)
+    float* atty;       // (L, B, T, C)   attention's heads side by side, before c_proj
+    float* att;        // (L, B, H, T, T)
+    float* attproj;    // (L, B, T, C)
+    float* residual2;  // (L, B, T, C)
+    float* ln2;        // (L, B, T, C)
+    float* ln2_mean;   // (L, B, T)
+    float* ln2_rstd;   // (L, B, T)
+    float* fch;        // (L, B, T, 4C)
+    float* fch_gelu;   // (L, B, T, 4C)
+    float* fcproj;     // (L, B, T, C)
+    float* residual3;  // (L, B, T, C)
+    float* lnf;        // (B, T, C)
+    float* lnf_mean;   // (B, T)
+    float* lnf_rstd;   // (B, T)
+    float* logits;     // (B, T, V)
+    float* probs;      // (B, T, V)
+    float* losses;     // (B, T)
+};
+
+// The buffers of one batch shape: activations, their gradients, and the parameters' gradients.
+struct RunState {
+    ModelConfig config;
+    int B = 0, T = 0;
+    std::vector<float> acts;          // every activation, in ActivationTensors' order
+    std::vector<float> grads_acts;    // the same layout, for the backward pass
+    std::vector<float> grads;         // (parameter_count) gradients, ParameterTensors' layout
+    std::vector<int>   inputs;        // (B, T)
+    std::vector<int>   targets;       // (B, T), -1 = no target
+    float mean_loss = -1.0f;          // after a forward with targets
+
+    ActivationTensors activations() { return views(acts.data()); }
+    ActivationTensors activation_grads() { return views(grads_acts.data()); }
+    ActivationTensors views(float* base) const;
+};
+
+// Buffers for B sequences of T tokens (T <= block_size). Throws std::bad_alloc if they do not fit.
+RunState make_run_state(const ModelConfig& config, int B, int T);
+
+//-----------------------------------------------------------------------------
+// 4. The model's passes
+//-----------------------------------------------------------------------------
+// Forward over state.inputs; with targets (any >= 0) also the losses and their mean.
+void gpt_forward(RunState& state, const Model& model);
+// Zeroes state.grads, then fills it with the gradient of the mean loss (needs the forward first).
+void gpt_backward(RunState& state, const Model& model);
+
+}  // namespace attnviz::gpt

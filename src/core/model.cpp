@@ -1,0 +1,213 @@
+// model.cpp — the GPT's config checks, vocabulary encoding, parameter layout and initialization
+// (attnviz/model.hpp). The forward and backward passes are in gpt.cpp, the file format in
+// model_file.cpp.
+#include "attnviz/model.hpp"
+
+#include <cmath>
+#include <new>
+#include <unordered_map>
+
+#include "random.hpp"
+#include "utf8.hpp"
+
+namespace attnviz {
+
+std::string check_model_config(const ModelConfig& c) {
+    const auto range = [](const char* field, int v, int lo, int hi) -> std::string {
+        if (v >= lo && v <= hi) return "";
+        return std::string(field) + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+               ", got " + std::to_string(v);
+    };
+    for (const std::string& e : {range("block_size", c.block_size, 1, model_limits::max_block_size),
+                                 range("vocab_size", c.vocab_size, 1, model_limits::max_vocab_size),
+                                 range("n_layer", c.n_layer, 1, model_limits::max_layers),
+                                 range("n_head", c.n_head, 1, model_limits::max_heads),
+                                 range("n_embd", c.n_embd, 1, model_limits::max_embd)})
+        if (!e.empty()) return e;
+    if (c.n_embd % c.n_head != 0)
+        return "n_head: expected a divisor of n_embd (" + std::to_string(c.n_embd) + "), got " + std::to_string(c.n_head);
+    const double floats = static_cast<double>(c.vocab_size) * c.n_embd * (c.tied ? 1 : 2) +
+                          static_cast<double>(c.block_size) * c.n_embd +
+                          static_cast<double>(c.n_layer) * (12.0 * c.n_embd * c.n_embd + 13.0 * c.n_embd) + 2.0 * c.n_embd;
+    if (floats > static_cast<double>(model_limits::max_params))
+        return "config: expected at most " + std::to_string(model_limits::max_params) + " parameters, got " +
+               std::to_string(static_cast<long long>(floats));
+    return "";
+}
+
+//-----------------------------------------------------------------------------
+// Vocabulary
+//-----------------------------------------------------------------------------
+Expected<Encoded> encode(const Vocabulary& vocab, std::string_view text, bool add_bos) {
+    std::unordered_map<std::string_view, int> ids;
+    ids.reserve(vocab.tokens.size());
+    for (std::size_t k = 0; k < vocab.tokens.size(); ++k)
+        if (static_cast<int>(k) != vocab.unk && static_cast<int>(k) != vocab.bos) ids.emplace(vocab.tokens[k], static_cast<int>(k));
+    Encoded out;
+    if (add_bos && vocab.bos >= 0) {
+        out.ids.push_back(vocab.bos);
+        out.text.push_back(vocab.tokens[vocab.bos]);
+        out.unknown.push_back(false);
+    }
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const std::size_t begin = i;
+        char32_t cp;
+        if (!utf8::decode(text, i, cp))
+            return fail("text: expected valid UTF-8, found an ill-formed byte sequence at byte " + std::to_string(begin));
+        const std::string_view ch = text.substr(begin, i - begin);
+        const auto found = ids.find(ch);
+        if (found == ids.end() && vocab.unk < 0)
+            return fail("text: the character \"" + std::string(ch) + "\" at byte " + std::to_string(begin) +
+                        " is not in the model's vocabulary, which has no unknown token");
+        out.ids.push_back(found != ids.end() ? found->second : vocab.unk);
+        out.text.emplace_back(ch);
+        out.unknown.push_back(found == ids.end());
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// Parameter layout
+//-----------------------------------------------------------------------------
+namespace {
+
+// Sizes of ParameterTensors' members, in their order.
+struct Sizes {
+    std::size_t wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, lm_head;
+};
+
+Sizes sizes(const ModelConfig& c) {
+    const std::size_t V = c.vocab_size, C = c.n_embd, L = c.n_layer, Tmax = c.block_size;
+    return {V * C, Tmax * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C, L * C, L * C,
+            L * 4 * C * C, L * 4 * C, L * C * 4 * C, L * C, C, C, c.tied ? 0 : V * C};
+}
+
+// Where each member of ParameterTensors starts, in floats from the buffer's start.
+struct Offsets {
+    std::size_t wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, lm_head;
+};
+
+Offsets offsets(const ModelConfig& c) {
+    const Sizes s = sizes(c);
+    Offsets o;
+    std::size_t at = 0;
+    const auto take = [&at](std::size_t n) { const std::size_t here = at; at += n; return here; };
+    o.wte = take(s.wte);
+    o.wpe = take(s.wpe);
+    o.ln1w = take(s.ln1w);
+    o.ln1b = take(s.ln1b);
+    o.qkvw = take(s.qkvw);
+    o.qkvb = take(s.qkvb);
+    o.attprojw = take(s.attprojw);
+    o.attprojb = take(s.attprojb);
+    o.ln2w = take(s.ln2w);
+    o.ln2b = take(s.ln2b);
+    o.fcw = take(s.fcw);
+    o.fcb = take(s.fcb);
+    o.fcprojw = take(s.fcprojw);
+    o.fcprojb = take(s.fcprojb);
+    o.lnfw = take(s.lnfw);
+    o.lnfb = take(s.lnfb);
+    o.lm_head = c.tied ? o.wte : take(s.lm_head);
+    return o;
+}
+
+}  // namespace
+
+std::size_t parameter_count(const ModelConfig& c) {
+    const Sizes s = sizes(c);
+    return s.wte + s.wpe + s.ln1w + s.ln1b + s.qkvw + s.qkvb + s.attprojw + s.attprojb + s.ln2w + s.ln2b + s.fcw + s.fcb +
+           s.fcprojw + s.fcprojb + s.lnfw + s.lnfb + s.lm_head;
+}
+
+ParameterTensors parameter_tensors(const ModelConfig& c, float* base) {
+    const Offsets o = offsets(c);
+    return {base + o.wte,  base + o.wpe,     base + o.ln1w, base + o.ln1b, base + o.qkvw,    base + o.qkvb,
+            base + o.attprojw, base + o.attprojb, base + o.ln2w, base + o.ln2b, base + o.fcw, base + o.fcb,
+            base + o.fcprojw, base + o.fcprojb, base + o.lnfw, base + o.lnfb, base + o.lm_head};
+}
+
+std::vector<TensorSpec> parameter_specs(const ModelConfig& c) {
+    const std::size_t V = c.vocab_size, C = c.n_embd, Tmax = c.block_size;
+    const Offsets p = offsets(c);
+    const auto offset = [](std::size_t at, std::size_t plus) { return at + plus; };
+    std::vector<TensorSpec> specs;
+    const auto add = [&](std::string name, std::vector<std::size_t> shape, std::size_t at, bool is_bias) {
+        std::size_t n = 1;
+        for (std::size_t k : shape) n *= k;
+        const bool decay = shape.size() >= 2;
+        specs.push_back({std::move(name), std::move(shape), at, n, decay, is_bias});
+    };
+    add("transformer.wte.weight", {V, C}, offset(p.wte, 0), false);
+    add("transformer.wpe.weight", {Tmax, C}, offset(p.wpe, 0), false);
+    for (int l = 0; l < c.n_layer; ++l) {
+        const std::string h = "transformer.h." + std::to_string(l) + ".";
+        const std::size_t L = l;
+        add(h + "ln_1.weight", {C}, offset(p.ln1w, L * C), false);
+        add(h + "ln_1.bias", {C}, offset(p.ln1b, L * C), true);
+        add(h + "attn.c_attn.weight", {3 * C, C}, offset(p.qkvw, L * 3 * C * C), false);
+        add(h + "attn.c_attn.bias", {3 * C}, offset(p.qkvb, L * 3 * C), true);
+        add(h + "attn.c_proj.weight", {C, C}, offset(p.attprojw, L * C * C), false);
+        add(h + "attn.c_proj.bias", {C}, offset(p.attprojb, L * C), true);
+        add(h + "ln_2.weight", {C}, offset(p.ln2w, L * C), false);
+        add(h + "ln_2.bias", {C}, offset(p.ln2b, L * C), true);
+        add(h + "mlp.c_fc.weight", {4 * C, C}, offset(p.fcw, L * 4 * C * C), false);
+        add(h + "mlp.c_fc.bias", {4 * C}, offset(p.fcb, L * 4 * C), true);
+        add(h + "mlp.c_proj.weight", {C, 4 * C}, offset(p.fcprojw, L * C * 4 * C), false);
+        add(h + "mlp.c_proj.bias", {C}, offset(p.fcprojb, L * C), true);
+    }
+    add("transformer.ln_f.weight", {C}, offset(p.lnfw, 0), false);
+    add("transformer.ln_f.bias", {C}, offset(p.lnfb, 0), true);
+    if (!c.tied) add("lm_head.weight", {V, C}, offset(p.lm_head, 0), false);
+    return specs;
+}
+
+//-----------------------------------------------------------------------------
+// Initialization
+//-----------------------------------------------------------------------------
+namespace {
+
+// Normal(0, 1), approximately: the sum of 12 uniforms on [0, 1) minus 6 (Irwin–Hall), which has
+// mean 0 and variance 1 and is computed exactly in double (24-bit uniforms), so the value is
+// the same on every IEEE platform — unlike Box–Muller, whose log and cos differ between libms.
+double standard_normal(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {
+    double sum = 0;
+    for (std::uint64_t k = 0; k < 12; ++k)
+        sum += static_cast<double>(random::bits(seed, stream, index, k) >> 40) * 0x1p-24;
+    return sum - 6.0;
+}
+
+}  // namespace
+
+Expected<Model> init_model(const ModelConfig& config, Vocabulary vocab, std::uint64_t seed) {
+    if (const std::string e = check_model_config(config); !e.empty()) return fail(e);
+    if (static_cast<int>(vocab.tokens.size()) != config.vocab_size)
+        return fail("vocab: expected " + std::to_string(config.vocab_size) + " tokens (vocab_size), got " +
+                    std::to_string(vocab.tokens.size()));
+    try {
+        Model model;
+        model.config = config;
+        model.vocab = std::move(vocab);
+        model.params.assign(parameter_count(config), 0.0f);
+        const double residual_std = 0.02 / std::sqrt(2.0 * config.n_layer);
+        for (const TensorSpec& t : parameter_specs(config)) {
+            float* x = model.params.data() + t.offset;
+            const bool layernorm_weight = t.name.find("ln_") != std::string::npos && !t.is_bias;
+            if (t.is_bias) continue;  // zeros
+            if (layernorm_weight) {
+                std::fill(x, x + t.size, 1.0f);
+                continue;
+            }
+            const bool residual = t.name.find("c_proj.weight") != std::string::npos;
+            const double std_dev = residual ? residual_std : 0.02;
+            const std::uint64_t stream = random::hash_bytes(t.name);
+            for (std::size_t i = 0; i < t.size; ++i) x[i] = static_cast<float>(std_dev * standard_normal(seed, stream, i));
+        }
+        return model;
+    } catch (const std::bad_alloc&) {
+        return fail("config: expected a model whose parameters fit in memory");
+    }
+}
+
+}  // namespace attnviz

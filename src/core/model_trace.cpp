@@ -1,0 +1,494 @@
+// model_trace.cpp — a GPT's pass over a text with every intermediate kept (attnviz/model_trace.hpp).
+//
+// The block, as nanoGPT's Block.forward reads:
+//   x = residual_in;  a = attention(ln_1(x))  (the engine's run());  x = x + a
+//   m = c_proj(gelu(c_fc(ln_2(x))));  x = x + m
+// then logits = lm_head(ln_f(x)), probabilities by a softmax over the vocabulary.
+#include "attnviz/model_trace.hpp"
+
+#include <climits>
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+#include <numeric>
+
+#include "attnviz/json.hpp"
+#include "gpt.hpp"
+#include "internal.hpp"
+#include "random.hpp"
+
+namespace attnviz {
+namespace {
+
+using detail::field_error;
+
+Matrix matrix(std::size_t rows, std::size_t cols) { return Matrix::from_shape({rows, cols}); }
+
+// The engine's config for layer l's attention: X = ln_1 output, Wq/Wk/Wv from c_attn's rows
+// (transposed: the engine multiplies row vectors, x·W), Wo from c_proj, causal, no positions.
+Config attention_config(const Model& model, int l, const Matrix& ln_1, const std::vector<std::string>& tokens) {
+    const ModelConfig& mc = model.config;
+    const std::size_t C = mc.n_embd;
+    const ParameterTensors p = model.tensors();
+    const float* qkvw = p.qkvw + l * 3 * C * C;
+    const float* qkvb = p.qkvb + l * 3 * C;
+    const auto transposed = [C](const float* w) {  // torch (out, in) -> (in, out)
+        Matrix m = matrix(C, C);
+        for (std::size_t o = 0; o < C; ++o)
+            for (std::size_t i = 0; i < C; ++i) m(i, o) = w[o * C + i];
+        return m;
+    };
+    const auto vector = [C](const float* b) {
+        Vector v = Vector::from_shape({C});
+        std::copy(b, b + C, v.begin());
+        return v;
+    };
+    Config c;
+    c.tokens = tokens;
+    c.d_model = mc.n_embd;
+    c.heads = mc.n_head;
+    c.positional = Positional::none;
+    c.mask = MaskKind::causal;
+    c.embeddings = ln_1;
+    c.weights.Wq = transposed(qkvw);
+    c.weights.Wk = transposed(qkvw + C * C);
+    c.weights.Wv = transposed(qkvw + 2 * C * C);
+    c.weights.Wo = transposed(p.attprojw + l * C * C);
+    c.weights.bq = vector(qkvb);
+    c.weights.bk = vector(qkvb + C);
+    c.weights.bv = vector(qkvb + 2 * C);
+    c.weights.bo = vector(p.attprojb + l * C);
+    return c;
+}
+
+void check_ablation(const Ablation& a, const ModelConfig& mc) {
+    for (std::size_t k = 0; k < a.heads.size(); ++k) {
+        const auto [layer, head] = a.heads[k];
+        const std::string field = "ablation.heads[" + std::to_string(k) + "]";
+        if (layer < 0 || layer >= mc.n_layer)
+            field_error(field, "expected a layer from 0 to " + std::to_string(mc.n_layer - 1) + ", got " + std::to_string(layer));
+        if (head < 0 || head >= mc.n_head)
+            field_error(field, "expected a head from 0 to " + std::to_string(mc.n_head - 1) + ", got " + std::to_string(head));
+    }
+    for (const auto& [name, layers] : {std::pair{"ablation.attention", &a.attention}, std::pair{"ablation.mlp", &a.mlp}})
+        for (std::size_t k = 0; k < layers->size(); ++k)
+            if ((*layers)[k] < 0 || (*layers)[k] >= mc.n_layer)
+                field_error(std::string(name) + "[" + std::to_string(k) + "]",
+                            "expected a layer from 0 to " + std::to_string(mc.n_layer - 1) + ", got " + std::to_string((*layers)[k]));
+}
+
+bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k) {
+    const std::size_t T = logits.shape(0), V = logits.shape(1);
+    Predictions out;
+    std::vector<double> probs(V);
+    std::vector<int> order(V);
+    for (std::size_t t = 0; t < T; ++t) {
+        const float* z = logits.data() + t * V;
+        // softmax, subtracting the max for numerical stability, in double
+        const double m = *std::max_element(z, z + V);
+        double sum = 0;
+        for (std::size_t j = 0; j < V; ++j) sum += (probs[j] = std::exp(z[j] - m));
+        std::iota(order.begin(), order.end(), 0);
+        std::partial_sort(order.begin(), order.begin() + top_k, order.end(),
+                          [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
+        out.top_ids.emplace_back(order.begin(), order.begin() + top_k);
+        std::vector<float> top;
+        for (int k = 0; k < top_k; ++k) top.push_back(static_cast<float>(probs[order[k]] / sum));
+        out.top_probs.push_back(std::move(top));
+        if (t + 1 < T) out.losses.push_back(static_cast<float>(std::log(sum) - (z[ids[t + 1]] - m)));
+    }
+    for (float l : out.losses) out.mean_loss += l;
+    if (!out.losses.empty()) out.mean_loss /= static_cast<double>(out.losses.size());
+    return out;
+}
+
+ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k, const Ablation& ablation) {
+    const ModelConfig& mc = model.config;
+    const int T = static_cast<int>(tokens.ids.size()), C = mc.n_embd, H = mc.n_head, V = mc.vocab_size, hs = C / H;
+    const ParameterTensors p = model.tensors();
+    const std::size_t TC = static_cast<std::size_t>(T) * C;
+    ModelTrace out;
+    out.tokens = tokens;
+    out.T = T;
+    out.ablation = ablation;
+    std::vector<float> mean(T), rstd(T);
+
+    Matrix x = matrix(T, C);
+    gpt::encoder_forward(x.data(), tokens.ids.data(), p.wte, p.wpe, 1, T, C);
+    for (int l = 0; l < mc.n_layer; ++l) {
+        LayerTrace layer;
+        layer.residual_in = x;
+        layer.ln_1 = matrix(T, C);
+        gpt::layernorm_forward(layer.ln_1.data(), mean.data(), rstd.data(), x.data(), p.ln1w + l * C, p.ln1b + l * C, T, C);
+        Expected<Trace> attention = run(attention_config(model, l, layer.ln_1, tokens.text));
+        if (!attention) field_error("layer " + std::to_string(l) + " attention", attention.error());
+        layer.attention = std::move(attention.value());
+        // the attention's contribution, with the heads switched off zeroed in the concat
+        layer.attn_out = layer.attention.output;
+        bool heads_off = false;
+        Matrix concat = layer.attention.concat;
+        for (const auto& [al, ah] : ablation.heads)
+            if (al == l) {
+                heads_off = true;
+                for (int t = 0; t < T; ++t) std::fill_n(concat.data() + static_cast<std::size_t>(t) * C + ah * hs, hs, 0.0f);
+            }
+        if (heads_off) gpt::matmul_forward(layer.attn_out.data(), concat.data(), p.attprojw + static_cast<std::size_t>(l) * C * C,
+                                           p.attprojb + l * C, T, C, C);
+        if (contains(ablation.attention, l)) std::fill(layer.attn_out.begin(), layer.attn_out.end(), 0.0f);
+        layer.residual_mid = matrix(T, C);
+        gpt::residual_forward(layer.residual_mid.data(), x.data(), layer.attn_out.data(), TC);
+        // the MLP
+        layer.ln_2 = matrix(T, C);
+        gpt::layernorm_forward(layer.ln_2.data(), mean.data(), rstd.data(), layer.residual_mid.data(), p.ln2w + l * C, p.ln2b + l * C, T, C);
+        layer.mlp_pre = matrix(T, 4 * C);
+        gpt::matmul_forward(layer.mlp_pre.data(), layer.ln_2.data(), p.fcw + static_cast<std::size_t>(l) * 4 * C * C, p.fcb + l * 4 * C, T, C, 4 * C);
+        layer.mlp_post = matrix(T, 4 * C);
+        gpt::gelu_forward(layer.mlp_post.data(), layer.mlp_pre.data(), TC * 4);
+        layer.mlp_out = matrix(T, C);
+        gpt::matmul_forward(layer.mlp_out.data(), layer.mlp_post.data(), p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C,
+                            p.fcprojb + l * C, T, 4 * C, C);
+        if (contains(ablation.mlp, l)) std::fill(layer.mlp_out.begin(), layer.mlp_out.end(), 0.0f);
+        layer.residual_out = matrix(T, C);
+        gpt::residual_forward(layer.residual_out.data(), layer.residual_mid.data(), layer.mlp_out.data(), TC);
+        x = layer.residual_out;
+        out.layers.push_back(std::move(layer));
+    }
+    out.ln_f = matrix(T, C);
+    gpt::layernorm_forward(out.ln_f.data(), mean.data(), rstd.data(), x.data(), p.lnfw, p.lnfb, T, C);
+    out.logits = matrix(T, V);
+    gpt::matmul_forward(out.logits.data(), out.ln_f.data(), p.lm_head, nullptr, T, C, V);
+    out.predictions = predict(out.logits, tokens.ids, top_k);
+    return out;
+}
+
+}  // namespace
+
+Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& options) {
+    const ModelConfig& mc = model.config;
+    if (const std::string e = check_model_config(mc); !e.empty()) return fail(e);
+    if (options.top_k < 1 || options.top_k > mc.vocab_size)
+        return fail("top_k: expected an integer from 1 to " + std::to_string(mc.vocab_size) + ", got " + std::to_string(options.top_k));
+    Expected<Encoded> tokens = encode(model.vocab, options.text, options.add_bos);
+    if (!tokens) return fail(tokens.error());
+    const int T = static_cast<int>(tokens.value().ids.size());
+    if (T == 0) return fail("text: expected at least one character (the model has no beginning-of-text token)");
+    if (T > mc.block_size)
+        return fail("text: expected at most " + std::to_string(mc.block_size) + " tokens (the model's block_size), got " + std::to_string(T));
+    try {
+        check_ablation(options.ablation, mc);
+        ModelTrace trace = trace_unchecked(model, tokens.value(), options.top_k, options.ablation);
+        if (!options.ablation.empty()) trace.intact = trace_unchecked(model, tokens.value(), options.top_k, Ablation{}).predictions;
+        return trace;
+    } catch (const detail::FieldError& e) {
+        return fail(e.message);
+    } catch (const std::bad_alloc&) {
+        return fail("text: expected a trace that fits in memory (fewer characters)");
+    }
+}
+
+//-----------------------------------------------------------------------------
+// Head roles
+//-----------------------------------------------------------------------------
+HeadRoles head_roles(const Matrix& w, const std::vector<int>& ids) {
+    const int T = static_cast<int>(ids.size());
+    HeadRoles r;
+    if (T < 2) return r;
+    int induction_queries = 0;
+    for (int i = 0; i < T; ++i) {
+        for (int j = 0; j <= i; ++j) r.mean_distance += w(i, j) * (i - j);
+        if (i == 0) continue;
+        r.previous_token += w(i, i - 1);
+        r.first_token += w(i, 0);
+        r.self += w(i, i);
+        for (int k = i - 2; k >= 0; --k)  // the most recent earlier occurrence with k + 1 < i
+            if (ids[k] == ids[i]) {
+                r.induction += w(i, k + 1);
+                ++induction_queries;
+                break;
+            }
+    }
+    r.previous_token /= T - 1;
+    r.first_token /= T - 1;
+    r.self /= T - 1;
+    r.mean_distance /= T;
+    if (induction_queries > 0) r.induction /= induction_queries;
+    return r;
+}
+
+std::vector<int> role_probe(const Model& model, int length) {
+    const Vocabulary& v = model.vocab;
+    const int with_bos = v.bos >= 0 ? 1 : 0;
+    length = std::max(1, std::min(length, (model.config.block_size - with_bos) / 2));
+    std::vector<int> ordinary;
+    for (int id = 0; id < static_cast<int>(v.tokens.size()); ++id)
+        if (id != v.unk && id != v.bos) ordinary.push_back(id);
+    if (ordinary.empty()) return {};
+    random::SplitMix64 rng(0x70726f6265ull);  // "probe"
+    std::vector<int> half;
+    for (int k = 0; k < length; ++k) half.push_back(ordinary[rng.below(static_cast<std::uint32_t>(ordinary.size()))]);
+    std::vector<int> ids;
+    if (with_bos) ids.push_back(v.bos);
+    ids.insert(ids.end(), half.begin(), half.end());
+    ids.insert(ids.end(), half.begin(), half.end());
+    return ids;
+}
+
+Expected<std::vector<std::vector<HeadRoles>>> probe_head_roles(const Model& model, int length) {
+    const std::vector<int> ids = role_probe(model, length);
+    if (ids.size() < 2) return fail("vocab: expected ordinary tokens to build the probe from");
+    std::string text;
+    for (int id : ids)
+        if (id != model.vocab.bos) text += model.vocab.tokens[id];
+    // The probe goes through model_trace as text: ordinary tokens are single characters, so the
+    // text encodes back to the same ids.
+    Expected<ModelTrace> trace = model_trace(model, ModelTraceOptions{text, model.vocab.bos >= 0, 1, {}});
+    if (!trace) return fail(trace.error());
+    if (trace.value().tokens.ids != ids) return fail("vocab: expected the probe's characters to encode back to the same tokens");
+    std::vector<std::vector<HeadRoles>> roles;
+    for (const LayerTrace& layer : trace.value().layers) {
+        roles.emplace_back();
+        for (const HeadTrace& head : layer.attention.heads) roles.back().push_back(head_roles(head.weights, ids));
+    }
+    return roles;
+}
+
+//-----------------------------------------------------------------------------
+// JSON
+//-----------------------------------------------------------------------------
+namespace {
+
+using json::Writer;
+using detail::write_matrix;
+
+void write_predictions(Writer& out, const Predictions& p, const Vocabulary& vocab) {
+    out.begin_object();
+    out.key("top");
+    out.begin_array();
+    for (std::size_t t = 0; t < p.top_ids.size(); ++t) {
+        out.begin_array();
+        for (std::size_t k = 0; k < p.top_ids[t].size(); ++k) {
+            out.begin_object();
+            out.key("id"); out.integer(p.top_ids[t][k]);
+            out.key("token"); out.string(vocab.tokens[p.top_ids[t][k]]);
+            out.key("prob"); out.number(p.top_probs[t][k]);
+            out.end_object();
+        }
+        out.end_array();
+    }
+    out.end_array();
+    out.key("losses");
+    out.begin_array();
+    for (float l : p.losses) out.number(l);
+    out.end_array();
+    out.key("mean_loss"); out.number(p.mean_loss);
+    out.end_object();
+}
+
+void write_roles(Writer& out, const HeadRoles& r) {
+    out.key("previous_token"); out.number(r.previous_token);
+    out.key("first_token"); out.number(r.first_token);
+    out.key("self"); out.number(r.self);
+    out.key("induction"); out.number(r.induction);
+    out.key("mean_distance"); out.number(r.mean_distance);
+}
+
+}  // namespace
+
+std::string model_trace_to_json(const ModelTrace& t, const Model& model, bool pretty) {
+    const ModelConfig& mc = model.config;
+    Writer out(pretty);
+    out.begin_object();
+    out.key("model");
+    out.begin_object();
+    out.key("block_size"); out.integer(mc.block_size);
+    out.key("vocab_size"); out.integer(mc.vocab_size);
+    out.key("n_layer"); out.integer(mc.n_layer);
+    out.key("n_head"); out.integer(mc.n_head);
+    out.key("n_embd"); out.integer(mc.n_embd);
+    out.key("bias"); out.boolean(mc.bias);
+    out.key("tied"); out.boolean(mc.tied);
+    out.end_object();
+    out.key("tokens"); detail::write_tokens(out, t.tokens.text);
+    out.key("ids");
+    out.begin_array();
+    for (int id : t.tokens.ids) out.integer(id);
+    out.end_array();
+    out.key("unknown");
+    out.begin_array();
+    for (bool u : t.tokens.unknown) out.boolean(u);
+    out.end_array();
+    out.key("T"); out.integer(t.T);
+    out.key("ablation");
+    out.begin_object();
+    out.key("heads");
+    out.begin_array();
+    for (const auto& [l, h] : t.ablation.heads) {
+        out.begin_array();
+        out.integer(l);
+        out.integer(h);
+        out.end_array();
+    }
+    out.end_array();
+    for (const auto& [name, layers] : {std::pair{"attention", &t.ablation.attention}, std::pair{"mlp", &t.ablation.mlp}}) {
+        out.key(name);
+        out.begin_array();
+        for (int l : *layers) out.integer(l);
+        out.end_array();
+    }
+    out.end_object();
+    out.key("layers");
+    out.begin_array();
+    for (const LayerTrace& layer : t.layers) {
+        out.begin_object();
+        out.key("residual_in"); write_matrix(out, layer.residual_in);
+        out.key("ln_1"); write_matrix(out, layer.ln_1);
+        out.key("heads");
+        out.begin_array();
+        for (std::size_t h = 0; h < layer.attention.heads.size(); ++h) {
+            out.begin_object();
+            out.key("trace");
+            detail::write_head(out, layer.attention.heads[h]);
+            out.key("roles");
+            out.begin_object();
+            write_roles(out, head_roles(layer.attention.heads[h].weights, t.tokens.ids));
+            out.end_object();
+            out.end_object();
+        }
+        out.end_array();
+        out.key("concat"); write_matrix(out, layer.attention.concat);
+        out.key("attn_out"); write_matrix(out, layer.attn_out);
+        out.key("residual_mid"); write_matrix(out, layer.residual_mid);
+        out.key("ln_2"); write_matrix(out, layer.ln_2);
+        out.key("mlp_pre"); write_matrix(out, layer.mlp_pre);
+        out.key("mlp_post"); write_matrix(out, layer.mlp_post);
+        out.key("mlp_out"); write_matrix(out, layer.mlp_out);
+        out.key("residual_out"); write_matrix(out, layer.residual_out);
+        out.end_object();
+    }
+    out.end_array();
+    out.key("ln_f"); write_matrix(out, t.ln_f);
+    out.key("predictions"); write_predictions(out, t.predictions, model.vocab);
+    out.key("intact");
+    if (t.intact) write_predictions(out, *t.intact, model.vocab); else out.null();
+    out.end_object();
+    return out.take();
+}
+
+std::string head_roles_json(const Model& model, int length) {
+    Writer out(false);
+    out.begin_object();
+    const Expected<std::vector<std::vector<HeadRoles>>> roles = probe_head_roles(model, length);
+    out.key("probe");
+    out.begin_object();
+    out.key("length"); out.integer(static_cast<std::int64_t>(role_probe(model, length).size()));
+    out.key("description");
+    out.string("the beginning-of-text token, then a seeded random sequence of ordinary tokens, then the same sequence again");
+    out.end_object();
+    if (!roles) {
+        out.key("error");
+        out.string(roles.error());
+    } else {
+        out.key("layers");
+        out.begin_array();
+        for (const auto& layer : roles.value()) {
+            out.begin_array();
+            for (std::size_t h = 0; h < layer.size(); ++h) {
+                out.begin_object();
+                out.key("head"); out.integer(static_cast<std::int64_t>(h));
+                write_roles(out, layer[h]);
+                out.end_object();
+            }
+            out.end_array();
+        }
+        out.end_array();
+    }
+    out.end_object();
+    return out.take();
+}
+
+//-----------------------------------------------------------------------------
+// Options JSON
+//-----------------------------------------------------------------------------
+namespace {
+
+using Json = nlohmann::json;
+
+int read_int(const Json& j, const std::string& field) {
+    if (!j.is_number_integer() || j.get<long long>() < INT_MIN || j.get<long long>() > INT_MAX)
+        field_error(field, "expected an integer");
+    return j.get<int>();
+}
+
+std::vector<int> read_layers(const Json& j, const std::string& field) {
+    if (!j.is_array()) field_error(field, "expected an array of layer indices");
+    std::vector<int> out;
+    for (std::size_t k = 0; k < j.size(); ++k) out.push_back(read_int(j[k], field + "[" + std::to_string(k) + "]"));
+    return out;
+}
+
+}  // namespace
+
+Expected<ModelTraceOptions> parse_model_trace_options(std::string_view text) {
+    Expected<Json> doc = parse_json_strict(text);
+    if (!doc) return fail(doc.error());
+    try {
+        const Json& j = doc.value();
+        if (!j.is_object()) field_error("json", "expected an object with \"text\"");
+        ModelTraceOptions o;
+        bool has_text = false;
+        for (const auto& [key, value] : j.items()) {
+            if (key == "text") {
+                if (!value.is_string()) field_error("text", "expected a string");
+                o.text = value.get<std::string>();
+                has_text = true;
+            } else if (key == "add_bos") {
+                if (!value.is_boolean()) field_error("add_bos", "expected true or false");
+                o.add_bos = value.get<bool>();
+            } else if (key == "top_k") {
+                o.top_k = read_int(value, "top_k");
+            } else if (key == "ablation") {
+                if (!value.is_object()) field_error("ablation", "expected an object with heads, attention, mlp");
+                for (const auto& [akey, avalue] : value.items()) {
+                    const std::string field = "ablation." + akey;
+                    if (akey == "heads") {
+                        if (!avalue.is_array()) field_error(field, "expected an array of [layer, head] pairs");
+                        for (std::size_t k = 0; k < avalue.size(); ++k) {
+                            const std::string at = field + "[" + std::to_string(k) + "]";
+                            if (!avalue[k].is_array() || avalue[k].size() != 2) field_error(at, "expected a [layer, head] pair");
+                            o.ablation.heads.emplace_back(read_int(avalue[k][0], at + "[0]"), read_int(avalue[k][1], at + "[1]"));
+                        }
+                    } else if (akey == "attention") {
+                        o.ablation.attention = read_layers(avalue, field);
+                    } else if (akey == "mlp") {
+                        o.ablation.mlp = read_layers(avalue, field);
+                    } else {
+                        field_error(detail::message_text(field), "unknown key; expected heads, attention or mlp");
+                    }
+                }
+            } else {
+                field_error(detail::message_text(key), "unknown key; expected text, add_bos, top_k or ablation");
+            }
+        }
+        if (!has_text) field_error("text", "expected a string");
+        return o;
+    } catch (const detail::FieldError& e) {
+        return fail(e.message);
+    }
+}
+
+Expected<std::string> compute_model_json(const Model& model, std::string_view options_json, bool pretty) {
+    Expected<ModelTraceOptions> options = parse_model_trace_options(options_json);
+    if (!options) return fail(options.error());
+    Expected<ModelTrace> trace = model_trace(model, options.value());
+    if (!trace) return fail(trace.error());
+    try {
+        return model_trace_to_json(trace.value(), model, pretty);
+    } catch (const std::bad_alloc&) {
+        return fail("text: expected a trace whose JSON fits in memory (fewer characters)");
+    }
+}
+
+}  // namespace attnviz

@@ -1,0 +1,307 @@
+// The GPT's operations (src/core/gpt.hpp): every backward against float64 central differences of
+// a float64 reference forward written here, the attention against the engine's run(), and the
+// passes' determinism across thread counts. Tolerance: relative 1e-4 of the gradient's largest
+// magnitude (float32 arithmetic against float64 differences with step 1e-4, whose truncation
+// error is about 1e-8).
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "attnviz/core.hpp"
+#include "attnviz/model.hpp"
+#include "gpt.hpp"
+
+namespace {
+
+using Vec = std::vector<double>;
+
+std::vector<float> random_floats(std::size_t n, float spread, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<float> u(-spread, spread);
+    std::vector<float> v(n);
+    for (float& x : v) x = u(gen);
+    return v;
+}
+
+Vec to_double(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
+
+// Σ r·f(x): the scalar whose gradient a backward computes when handed dout = r.
+double weighted(const Vec& out, const std::vector<float>& r) {
+    double s = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) s += out[i] * r[i];
+    return s;
+}
+
+// ∂/∂x_k of loss(x) by central differences, in double.
+Vec numeric_gradient(const std::function<double(const Vec&)>& loss, Vec x) {
+    Vec g(x.size());
+    for (std::size_t k = 0; k < x.size(); ++k) {
+        const double h = 1e-4 * std::max(1.0, std::abs(x[k])), keep = x[k];
+        x[k] = keep + h;
+        const double up = loss(x);
+        x[k] = keep - h;
+        const double down = loss(x);
+        x[k] = keep;
+        g[k] = (up - down) / (2 * h);
+    }
+    return g;
+}
+
+void require_close(const std::vector<float>& got, const Vec& want, const char* what, double rel = 1e-4) {
+    REQUIRE(got.size() == want.size());
+    double scale = 0, worst = 0;
+    for (double w : want) scale = std::max(scale, std::abs(w));
+    for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
+    INFO(what << ": largest difference " << worst << " against a largest magnitude " << scale << " (relative " << worst / scale
+              << ", bound " << rel << ")");
+    CHECK(scale > 0);
+    CHECK(worst <= rel * scale);
+}
+
+//-----------------------------------------------------------------------------
+// float64 references of each forward
+//-----------------------------------------------------------------------------
+Vec ref_layernorm(const Vec& x, const Vec& w, const Vec& b, int N, int C) {
+    Vec out(x.size());
+    for (int i = 0; i < N; ++i) {
+        double m = 0, v = 0;
+        for (int c = 0; c < C; ++c) m += x[i * C + c];
+        m /= C;
+        for (int c = 0; c < C; ++c) v += (x[i * C + c] - m) * (x[i * C + c] - m);
+        v /= C;
+        for (int c = 0; c < C; ++c) out[i * C + c] = (x[i * C + c] - m) / std::sqrt(v + 1e-5) * w[c] + b[c];
+    }
+    return out;
+}
+
+Vec ref_matmul(const Vec& x, const Vec& w, const Vec& b, int N, int C, int OC) {
+    Vec out(static_cast<std::size_t>(N) * OC);
+    for (int i = 0; i < N; ++i)
+        for (int o = 0; o < OC; ++o) {
+            double s = b.empty() ? 0 : b[o];
+            for (int c = 0; c < C; ++c) s += x[i * C + c] * w[o * C + c];
+            out[i * OC + o] = s;
+        }
+    return out;
+}
+
+Vec ref_attention(const Vec& qkv, int B, int T, int C, int H) {
+    const int hs = C / H;
+    Vec out(static_cast<std::size_t>(B) * T * C, 0.0);
+    for (int b = 0; b < B; ++b)
+        for (int h = 0; h < H; ++h)
+            for (int t = 0; t < T; ++t) {
+                const double* q = &qkv[(b * T + t) * 3 * C + h * hs];
+                Vec s(t + 1);
+                double m = -1e300;
+                for (int u = 0; u <= t; ++u) {
+                    const double* k = &qkv[(b * T + u) * 3 * C + C + h * hs];
+                    double dot = 0;
+                    for (int c = 0; c < hs; ++c) dot += q[c] * k[c];
+                    s[u] = dot / std::sqrt(static_cast<double>(hs));
+                    m = std::max(m, s[u]);
+                }
+                double sum = 0;
+                for (double& e : s) sum += (e = std::exp(e - m));
+                for (int u = 0; u <= t; ++u) {
+                    const double* v = &qkv[(b * T + u) * 3 * C + 2 * C + h * hs];
+                    for (int c = 0; c < hs; ++c) out[(b * T + t) * C + h * hs + c] += s[u] / sum * v[c];
+                }
+            }
+    return out;
+}
+
+Vec ref_gelu(const Vec& x) {
+    Vec out(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) out[i] = 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)));
+    return out;
+}
+
+double ref_crossentropy(const Vec& logits, const std::vector<int>& targets, int BT, int V) {
+    double total = 0;
+    int counted = 0;
+    for (int i = 0; i < BT; ++i) {
+        if (targets[i] < 0) continue;
+        double m = -1e300, sum = 0;
+        for (int j = 0; j < V; ++j) m = std::max(m, logits[i * V + j]);
+        for (int j = 0; j < V; ++j) sum += std::exp(logits[i * V + j] - m);
+        total += std::log(sum) - (logits[i * V + targets[i]] - m);
+        ++counted;
+    }
+    return total / counted;
+}
+
+}  // namespace
+
+using namespace attnviz;
+
+TEST_CASE("layernorm_backward matches float64 central differences", "[gpt]") {
+    const int N = 6, C = 8;
+    const auto x = random_floats(N * C, 2.0f, 1), w = random_floats(C, 1.5f, 2), b = random_floats(C, 0.5f, 3);
+    const auto r = random_floats(N * C, 1.0f, 4);
+    std::vector<float> out(N * C), mean(N), rstd(N), dx(N * C, 0.0f), dw(C, 0.0f), db(C, 0.0f);
+    gpt::layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C);
+    require_close(out, ref_layernorm(to_double(x), to_double(w), to_double(b), N, C), "forward", 1e-5);
+    gpt::layernorm_backward(dx.data(), dw.data(), db.data(), r.data(), x.data(), w.data(), mean.data(), rstd.data(), N, C);
+    require_close(dx, numeric_gradient([&](const Vec& v) { return weighted(ref_layernorm(v, to_double(w), to_double(b), N, C), r); }, to_double(x)), "dinp");
+    require_close(dw, numeric_gradient([&](const Vec& v) { return weighted(ref_layernorm(to_double(x), v, to_double(b), N, C), r); }, to_double(w)), "dweight");
+    require_close(db, numeric_gradient([&](const Vec& v) { return weighted(ref_layernorm(to_double(x), to_double(w), v, N, C), r); }, to_double(b)), "dbias");
+}
+
+TEST_CASE("matmul_backward matches float64 central differences, with and without bias, uneven sizes", "[gpt]") {
+    for (const auto& shape : {std::array{5, 7, 9}, std::array{17, 12, 36}, std::array{3, 33, 10}}) {
+        const int N = shape[0], C = shape[1], OC = shape[2];  // plain ints: lambdas cannot capture structured bindings in C++17
+        INFO("N " << N << " C " << C << " OC " << OC);
+        const auto x = random_floats(N * C, 1.0f, 5), w = random_floats(OC * C, 1.0f, 6), b = random_floats(OC, 1.0f, 7);
+        const auto r = random_floats(N * OC, 1.0f, 8);
+        std::vector<float> out(N * OC), dx(N * C, 0.0f), dw(OC * C, 0.0f), db(OC, 0.0f);
+        gpt::matmul_forward(out.data(), x.data(), w.data(), b.data(), N, C, OC);
+        require_close(out, ref_matmul(to_double(x), to_double(w), to_double(b), N, C, OC), "forward", 1e-5);
+        gpt::matmul_backward(dx.data(), dw.data(), db.data(), r.data(), x.data(), w.data(), N, C, OC);
+        require_close(dx, numeric_gradient([&](const Vec& v) { return weighted(ref_matmul(v, to_double(w), to_double(b), N, C, OC), r); }, to_double(x)), "dinp");
+        require_close(dw, numeric_gradient([&](const Vec& v) { return weighted(ref_matmul(to_double(x), v, to_double(b), N, C, OC), r); }, to_double(w)), "dweight");
+        require_close(db, numeric_gradient([&](const Vec& v) { return weighted(ref_matmul(to_double(x), to_double(w), v, N, C, OC), r); }, to_double(b)), "dbias");
+    }
+}
+
+TEST_CASE("attention_backward matches float64 central differences (causal mask, softmax, scaling)", "[gpt]") {
+    for (const auto& shape : {std::array{2, 5, 8, 2}, std::array{1, 11, 12, 3}}) {
+        const int B = shape[0], T = shape[1], C = shape[2], H = shape[3];
+        INFO("B " << B << " T " << T << " C " << C << " H " << H);
+        const auto qkv = random_floats(B * T * 3 * C, 1.5f, 9);
+        const auto r = random_floats(B * T * C, 1.0f, 10);
+        std::vector<float> out(B * T * C), att(B * H * T * T), dqkv(qkv.size(), 0.0f);
+        gpt::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, H);
+        require_close(out, ref_attention(to_double(qkv), B, T, C, H), "forward", 1e-5);
+        for (int p = 0; p < B * H; ++p)
+            for (int t = 0; t < T; ++t) {
+                double sum = 0;
+                for (int u = 0; u < T; ++u) {
+                    const float a = att[(p * T + t) * T + u];
+                    if (u > t) CHECK(a == 0.0f);  // masked: exactly 0
+                    sum += a;
+                }
+                CHECK(std::abs(sum - 1.0) < 1e-6);
+            }
+        gpt::attention_backward(dqkv.data(), r.data(), qkv.data(), att.data(), B, T, C, H);
+        require_close(dqkv, numeric_gradient([&](const Vec& v) { return weighted(ref_attention(v, B, T, C, H), r); }, to_double(qkv)), "dinp");
+    }
+}
+
+TEST_CASE("gelu_backward matches float64 central differences (erf form)", "[gpt]") {
+    const auto x = random_floats(64, 4.0f, 11), r = random_floats(64, 1.0f, 12);
+    std::vector<float> out(64), dx(64, 0.0f);
+    gpt::gelu_forward(out.data(), x.data(), 64);
+    require_close(out, ref_gelu(to_double(x)), "forward", 1e-6);
+    gpt::gelu_backward(dx.data(), x.data(), r.data(), 64);
+    require_close(dx, numeric_gradient([&](const Vec& v) { return weighted(ref_gelu(v), r); }, to_double(x)), "dinp");
+}
+
+TEST_CASE("softmax_crossentropy_backward matches float64 central differences; positions without target are skipped", "[gpt]") {
+    const int BT = 6, V = 13;
+    const auto logits = random_floats(BT * V, 3.0f, 13);
+    const std::vector<int> targets = {3, 0, -1, 12, 7, 7};
+    std::vector<float> probs(BT * V), losses(BT), dlogits(BT * V, 0.0f);
+    gpt::softmax_crossentropy_forward(probs.data(), losses.data(), logits.data(), targets.data(), BT, V);
+    CHECK(losses[2] == 0.0f);
+    double mean = 0;
+    for (float l : losses) mean += l;
+    CHECK(std::abs(mean / 5 - ref_crossentropy(to_double(logits), targets, BT, V)) < 1e-6);
+    gpt::softmax_crossentropy_backward(dlogits.data(), probs.data(), targets.data(), BT, V);
+    require_close(dlogits, numeric_gradient([&](const Vec& v) { return ref_crossentropy(v, targets, BT, V); }, to_double(logits)), "dlogits");
+    for (int j = 0; j < V; ++j) CHECK(dlogits[2 * V + j] == 0.0f);
+}
+
+TEST_CASE("encoder and residual backward add their gradients (a token used twice collects both)", "[gpt]") {
+    const int B = 1, T = 3, C = 2;
+    const std::vector<int> inp = {1, 0, 1};
+    const std::vector<float> wte = {1, 2, 3, 4}, wpe = {10, 20, 30, 40, 50, 60}, dout = {1, 2, 3, 4, 5, 6};
+    std::vector<float> out(6), dwte(4, 0.0f), dwpe(6, 0.0f);
+    gpt::encoder_forward(out.data(), inp.data(), wte.data(), wpe.data(), B, T, C);
+    CHECK(out == std::vector<float>{13, 24, 31, 42, 53, 64});
+    gpt::encoder_backward(dwte.data(), dwpe.data(), dout.data(), inp.data(), B, T, C);
+    CHECK(dwte == std::vector<float>{3, 4, 6, 8});
+    CHECK(dwpe == dout);
+}
+
+TEST_CASE("the model's attention equals the engine's run() for the same layer (one attention, two callers)", "[gpt]") {
+    // A layer's q, k, v from c_attn, then attention_forward and c_proj, against run() with the
+    // same LayerNorm output as embeddings and c_attn / c_proj as Wq, Wk, Wv, Wo (transposed:
+    // the engine uses row vectors), causal mask, no positions.
+    const int T = 9, C = 12, H = 3;
+    const auto x = random_floats(T * C, 1.0f, 14), w_attn = random_floats(3 * C * C, 0.4f, 15), b_attn = random_floats(3 * C, 0.2f, 16);
+    const auto w_proj = random_floats(C * C, 0.4f, 17), b_proj = random_floats(C, 0.2f, 18);
+    std::vector<float> qkv(T * 3 * C), y(T * C), att(H * T * T), out(T * C);
+    gpt::matmul_forward(qkv.data(), x.data(), w_attn.data(), b_attn.data(), T, C, 3 * C);
+    gpt::attention_forward(y.data(), att.data(), qkv.data(), 1, T, C, H);
+    gpt::matmul_forward(out.data(), y.data(), w_proj.data(), b_proj.data(), T, C, C);
+
+    Config config;
+    config.tokens = std::vector<std::string>(T, "x");
+    config.d_model = C;
+    config.heads = H;
+    config.positional = Positional::none;
+    config.mask = MaskKind::causal;
+    config.embeddings = Matrix::from_shape({std::size_t(T), std::size_t(C)});
+    std::copy(x.begin(), x.end(), config.embeddings->begin());
+    const auto transposed = [&](const float* w, int rows) {  // torch (out, in) rows [first, first + C) -> (in, out)
+        Matrix m = Matrix::from_shape({std::size_t(C), std::size_t(C)});
+        for (int o = 0; o < C; ++o)
+            for (int i = 0; i < C; ++i) m(i, o) = w[(rows + o) * C + i];
+        return m;
+    };
+    const auto vec = [&](const float* b) { Vector v = Vector::from_shape({std::size_t(C)}); std::copy(b, b + C, v.begin()); return v; };
+    config.weights.Wq = transposed(w_attn.data(), 0);
+    config.weights.Wk = transposed(w_attn.data(), C);
+    config.weights.Wv = transposed(w_attn.data(), 2 * C);
+    config.weights.Wo = transposed(w_proj.data(), 0);
+    config.weights.bq = vec(b_attn.data());
+    config.weights.bk = vec(b_attn.data() + C);
+    config.weights.bv = vec(b_attn.data() + 2 * C);
+    config.weights.bo = vec(b_proj.data());
+    Expected<Trace> trace = run(config);
+    REQUIRE(trace.ok());
+    Vec concat(trace.value().concat.begin(), trace.value().concat.end()), output(trace.value().output.begin(), trace.value().output.end());
+    require_close(y, concat, "attention heads vs Trace::concat", 1e-5);
+    require_close(out, output, "c_proj vs Trace::output", 1e-5);
+    for (int h = 0; h < H; ++h)
+        for (int t = 0; t < T; ++t)
+            for (int u = 0; u < T; ++u) CHECK(std::abs(att[(h * T + t) * T + u] - trace.value().heads[h].weights(t, u)) < 1e-6);
+}
+
+TEST_CASE("gpt_forward and gpt_backward give the same bits with 1 and 2 threads", "[gpt]") {
+    ModelConfig mc;
+    mc.block_size = 32;
+    mc.vocab_size = 37;
+    mc.n_layer = 2;
+    mc.n_head = 4;
+    mc.n_embd = 32;
+    Vocabulary vocab;
+    for (int i = 0; i < mc.vocab_size; ++i) vocab.tokens.push_back(std::string(1, static_cast<char>('A' + i)));
+    Expected<Model> model = init_model(mc, vocab, 7);
+    REQUIRE(model.ok());
+    std::vector<std::vector<float>> grads;
+    std::vector<float> losses;
+    for (int threads : {1, 2}) {
+        gpt::set_threads(threads);
+        gpt::RunState s = gpt::make_run_state(mc, 4, 32);
+        for (std::size_t i = 0; i < s.inputs.size(); ++i) {
+            s.inputs[i] = static_cast<int>((i * 7 + 3) % mc.vocab_size);
+            s.targets[i] = static_cast<int>((i * 5 + 1) % mc.vocab_size);
+        }
+        gpt::gpt_forward(s, model.value());
+        gpt::gpt_backward(s, model.value());
+        losses.push_back(s.mean_loss);
+        grads.push_back(s.grads);
+    }
+    gpt::set_threads(1);
+    CHECK(losses[0] == losses[1]);
+    CHECK(grads[0] == grads[1]);
+    // a fresh model predicts about uniformly: loss near ln(V)
+    CHECK(std::abs(losses[0] - std::log(37.0)) < 0.1);
+}

@@ -1,0 +1,246 @@
+// The model trace (attnviz/model_trace.hpp): its logits equal the training pass's and PyTorch's,
+// ablations equal the model with that part's weights zeroed, head role scores on hand-built
+// attention patterns, the probe, the JSON contract and the errors.
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "attnviz/model_trace.hpp"
+#include "attnviz/train.hpp"
+#include "gpt.hpp"
+
+using namespace attnviz;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+    std::ifstream in(std::string(ATTNVIZ_FIXTURES_DIR) + "/model/" + name, std::ios::binary);
+    REQUIRE(in.good());
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+Model fixture_model(const std::string& file, const std::string& vocab = "") {
+    Expected<Model> m = load_model(fixture(file), vocab.empty() ? std::string() : fixture(vocab));
+    REQUIRE(m.ok());
+    return std::move(m.value());
+}
+
+// The training pass's logits for one sequence.   (T, V)
+std::vector<float> forward_logits(const Model& model, const std::vector<int>& ids) {
+    const int T = static_cast<int>(ids.size());
+    gpt::RunState s = gpt::make_run_state(model.config, 1, T);
+    std::copy(ids.begin(), ids.end(), s.inputs.begin());
+    gpt::gpt_forward(s, model);
+    const float* z = s.activations().logits;
+    return std::vector<float>(z, z + static_cast<std::size_t>(T) * model.config.vocab_size);
+}
+
+double relative_error(const Matrix& got, const std::vector<float>& want) {
+    REQUIRE(got.size() == want.size());
+    double worst = 0, scale = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        scale = std::max(scale, std::abs(static_cast<double>(want[i])));
+        worst = std::max(worst, std::abs(static_cast<double>(got.data()[i]) - want[i]));
+    }
+    return worst / scale;
+}
+
+ModelTrace must_trace(const Model& model, const ModelTraceOptions& options) {
+    Expected<ModelTrace> t = model_trace(model, options);
+    if (!t) FAIL(t.error());
+    return std::move(t.value());
+}
+
+}  // namespace
+
+TEST_CASE("model_trace's logits equal the training pass's (the engine's attention in every layer) and PyTorch's", "[model_trace]") {
+    const Model tiny = fixture_model("gpt_tiny.safetensors");
+    const ModelTrace t = must_trace(tiny, {"the cat", true, 3, {}});
+    CHECK(t.tokens.text == std::vector<std::string>{"<|bos|>", "t", "h", "e", " ", "c", "a", "t"});
+    const double err = relative_error(t.logits, forward_logits(tiny, t.tokens.ids));
+    INFO("relative difference " << err);
+    CHECK(err < 1e-5);
+    REQUIRE(t.layers.size() == 2);
+    for (const LayerTrace& layer : t.layers) {
+        REQUIRE(layer.attention.heads.size() == 2);
+        for (const HeadTrace& h : layer.attention.heads)
+            for (int i = 0; i < t.T; ++i)
+                for (int j = i + 1; j < t.T; ++j) CHECK(h.weights(i, j) == 0.0f);  // causal
+    }
+
+    const nlohmann::json fx = nlohmann::json::parse(fixture("nanogpt_char.json"));
+    const Model brought = fixture_model("nanogpt_char.safetensors", "nanogpt_char.vocab.json");
+    const ModelTrace b = must_trace(brought, {fx["text"].get<std::string>(), true, 5, {}});  // no bos token: none added
+    std::vector<float> torch_logits;
+    for (const auto& row : fx["logits"])
+        for (const auto& v : row) torch_logits.push_back(v.get<float>());
+    const double torch_err = relative_error(b.logits, torch_logits);
+    INFO("against torch: " << torch_err);
+    CHECK(torch_err < 1e-4);
+}
+
+TEST_CASE("predictions: top-k sorted, probabilities from the logits, the loss of each next token", "[model_trace]") {
+    const Model tiny = fixture_model("gpt_tiny.safetensors");
+    const ModelTrace t = must_trace(tiny, {"chat注x", true, 4, {}});
+    CHECK(t.tokens.unknown == std::vector<bool>{false, false, false, false, false, false, true});  // x is outside the vocabulary
+    CHECK(t.tokens.text.back() == "x");
+    CHECK(t.tokens.ids.back() == tiny.vocab.unk);
+    const int V = tiny.config.vocab_size;
+    for (int i = 0; i < t.T; ++i) {
+        const float* z = t.logits.data() + static_cast<std::size_t>(i) * V;
+        double m = z[0], sum = 0;
+        for (int j = 0; j < V; ++j) m = std::max(m, static_cast<double>(z[j]));
+        for (int j = 0; j < V; ++j) sum += std::exp(z[j] - m);
+        const auto& ids = t.predictions.top_ids[i];
+        const auto& probs = t.predictions.top_probs[i];
+        REQUIRE(ids.size() == 4);
+        for (int k = 0; k < 4; ++k) {
+            CHECK(probs[k] == Approx(std::exp(z[ids[k]] - m) / sum).epsilon(1e-6));
+            if (k > 0) CHECK(probs[k] <= probs[k - 1]);
+        }
+        if (i + 1 < t.T) CHECK(t.predictions.losses[i] == Approx(std::log(sum) - (z[t.tokens.ids[i + 1]] - m)).epsilon(1e-6));
+    }
+    CHECK(t.predictions.losses.size() == static_cast<std::size_t>(t.T - 1));
+}
+
+TEST_CASE("ablation equals the model with that part's weights zeroed; the intact predictions come along", "[model_trace]") {
+    const Model tiny = fixture_model("gpt_tiny.safetensors");
+    const int C = tiny.config.n_embd, hs = C / tiny.config.n_head;
+    const std::string text = "the cat";
+    const ModelTrace intact = must_trace(tiny, {text, true, 3, {}});
+    const auto zeroed = [&](const std::function<void(ParameterTensors)>& zero) {
+        Model m = tiny;
+        zero(m.tensors());
+        return forward_logits(m, intact.tokens.ids);
+    };
+    SECTION("a head: its value rows of c_attn zeroed") {
+        Ablation a;
+        a.heads = {{1, 0}};
+        const ModelTrace t = must_trace(tiny, {text, true, 3, a});
+        const auto want = zeroed([&](ParameterTensors p) {
+            float* w = p.qkvw + 1 * 3 * C * C + 2 * C * C;  // layer 1, value rows [0, hs) of head 0
+            std::fill(w, w + hs * C, 0.0f);
+            std::fill(p.qkvb + 1 * 3 * C + 2 * C, p.qkvb + 1 * 3 * C + 2 * C + hs, 0.0f);
+        });
+        CHECK(relative_error(t.logits, want) < 1e-5);
+        REQUIRE(t.intact.has_value());
+        CHECK(t.intact->losses == intact.predictions.losses);
+        CHECK(t.predictions.mean_loss != intact.predictions.mean_loss);
+    }
+    SECTION("a layer's attention: c_proj of the attention zeroed") {
+        Ablation a;
+        a.attention = {0};
+        const ModelTrace t = must_trace(tiny, {text, true, 3, a});
+        const auto want = zeroed([&](ParameterTensors p) {
+            std::fill(p.attprojw, p.attprojw + C * C, 0.0f);
+            std::fill(p.attprojb, p.attprojb + C, 0.0f);
+        });
+        CHECK(relative_error(t.logits, want) < 1e-5);
+    }
+    SECTION("a layer's MLP: its c_proj zeroed") {
+        Ablation a;
+        a.mlp = {1};
+        const ModelTrace t = must_trace(tiny, {text, true, 3, a});
+        const auto want = zeroed([&](ParameterTensors p) {
+            std::fill(p.fcprojw + 4 * C * C, p.fcprojw + 8 * C * C, 0.0f);
+            std::fill(p.fcprojb + C, p.fcprojb + 2 * C, 0.0f);
+        });
+        CHECK(relative_error(t.logits, want) < 1e-5);
+        for (float v : t.layers[1].mlp_out) CHECK(v == 0.0f);
+    }
+}
+
+TEST_CASE("head roles score hand-built attention patterns", "[model_trace]") {
+    const std::vector<int> ids = {1, 5, 6, 7, 5, 6, 7};  // bos, then "5 6 7" twice
+    const int T = 7;
+    const auto pattern = [&](const std::function<int(int)>& key) {
+        Matrix w = Matrix::from_shape({std::size_t(T), std::size_t(T)});
+        std::fill(w.begin(), w.end(), 0.0f);
+        for (int i = 0; i < T; ++i) w(i, key(i)) = 1.0f;
+        return w;
+    };
+    const HeadRoles prev = head_roles(pattern([](int i) { return std::max(0, i - 1); }), ids);
+    CHECK(prev.previous_token == 1.0);
+    CHECK(prev.self == 0.0);
+    CHECK(prev.mean_distance == Approx(6.0 / 7));
+    const HeadRoles sink = head_roles(pattern([](int) { return 0; }), ids);
+    CHECK(sink.first_token == 1.0);
+    CHECK(sink.mean_distance == Approx(21.0 / 7));
+    const HeadRoles self = head_roles(pattern([](int i) { return i; }), ids);
+    CHECK(self.self == 1.0);
+    // induction: the second "5 6 7" (positions 4..6) looks at what followed the first (2, 3, and
+    // for 7 at 6: position 4, the token after 7's earlier occurrence at 3)
+    const HeadRoles induction = head_roles(pattern([](int i) { return i >= 4 ? i - 2 : 0; }), ids);
+    CHECK(induction.induction == 1.0);
+    CHECK(prev.induction == 0.0);
+}
+
+TEST_CASE("the role probe is bos + a random sequence twice, and every head gets scores", "[model_trace]") {
+    const Model tiny = fixture_model("gpt_tiny.safetensors");
+    const std::vector<int> probe = role_probe(tiny, 64);  // clamped to (block_size - 1) / 2 = 3
+    REQUIRE(probe.size() == 7);
+    CHECK(probe[0] == tiny.vocab.bos);
+    CHECK(std::vector<int>(probe.begin() + 1, probe.begin() + 4) == std::vector<int>(probe.begin() + 4, probe.end()));
+    for (int id : probe) CHECK(id != tiny.vocab.unk);
+    Expected<std::vector<std::vector<HeadRoles>>> roles = probe_head_roles(tiny, 64);
+    REQUIRE(roles.ok());
+    REQUIRE(roles.value().size() == 2);
+    for (const auto& layer : roles.value()) {
+        REQUIRE(layer.size() == 2);
+        for (const HeadRoles& r : layer) {
+            CHECK(r.previous_token >= 0);
+            CHECK(r.previous_token <= 1);
+            CHECK(r.first_token + r.self <= 1 + 1e-6);
+        }
+    }
+    const nlohmann::json j = nlohmann::json::parse(head_roles_json(tiny));
+    CHECK(j["layers"].size() == 2);
+    CHECK(j["layers"][1][1]["previous_token"].get<double>() == Approx(roles.value()[1][1].previous_token));
+}
+
+TEST_CASE("the model trace's JSON has every layer, head and prediction", "[model_trace]") {
+    const Model tiny = fixture_model("gpt_tiny.safetensors");
+    Ablation a;
+    a.heads = {{0, 1}};
+    const ModelTrace t = must_trace(tiny, {"the", true, 2, a});
+    const nlohmann::json j = nlohmann::json::parse(model_trace_to_json(t, tiny));
+    CHECK(j["tokens"] == nlohmann::json({"<|bos|>", "t", "h", "e"}));
+    CHECK(j["T"] == 4);
+    CHECK(j["model"]["n_layer"] == 2);
+    REQUIRE(j["layers"].size() == 2);
+    const auto& head = j["layers"][0]["heads"][1];
+    CHECK(head["trace"]["weights"].size() == 4);
+    CHECK(head["trace"]["weights"][0][1].is_null() == false);
+    CHECK(head["trace"]["weights"][0][1] == 0);
+    CHECK(head["roles"].contains("induction"));
+    CHECK(j["layers"][0]["mlp_pre"][0].size() == 32);
+    CHECK(j["predictions"]["top"].size() == 4);
+    CHECK(j["predictions"]["top"][0].size() == 2);
+    CHECK(j["predictions"]["losses"].size() == 3);
+    CHECK(j["ablation"]["heads"] == nlohmann::json({{0, 1}}));
+    CHECK(j["intact"]["losses"].size() == 3);
+}
+
+TEST_CASE("model_trace's errors name the field", "[model_trace]") {
+    const Model tiny = fixture_model("gpt_tiny.safetensors");
+    CHECK(model_trace(tiny, {"the cat sat", true, 3, {}}).error() == "text: expected at most 8 tokens (the model's block_size), got 12");
+    CHECK(model_trace(tiny, {"\xff", true, 3, {}}).error() == "text: expected valid UTF-8, found an ill-formed byte sequence at byte 0");
+    CHECK(model_trace(tiny, {"the", true, 0, {}}).error() == "top_k: expected an integer from 1 to 11, got 0");
+    Ablation a;
+    a.heads = {{2, 0}};
+    CHECK(model_trace(tiny, {"the", true, 3, a}).error() == "ablation.heads[0]: expected a layer from 0 to 1, got 2");
+    a.heads = {{1, 2}};
+    CHECK(model_trace(tiny, {"the", true, 3, a}).error() == "ablation.heads[0]: expected a head from 0 to 1, got 2");
+    Ablation m;
+    m.mlp = {-1};
+    CHECK(model_trace(tiny, {"the", true, 3, m}).error() == "ablation.mlp[0]: expected a layer from 0 to 1, got -1");
+    const Model brought = fixture_model("nanogpt_char.safetensors", "nanogpt_char.vocab.json");
+    CHECK(model_trace(brought, {"", true, 3, {}}).error() == "text: expected at least one character (the model has no beginning-of-text token)");
+    const Expected<ModelTrace> unknown = model_trace(brought, {"Zebra", true, 3, {}});
+    REQUIRE(!unknown.ok());
+    CHECK(unknown.error().find("is not in the model's vocabulary, which has no unknown token") != std::string::npos);
+}

@@ -1,0 +1,175 @@
+// The trainer (attnviz/train.hpp): the learning-rate schedule, clipping, a short run against
+// stored losses (so the trainer cannot drift unseen), determinism across runs and thread
+// counts, evaluation's windows, and its error messages.
+#include <cmath>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "attnviz/model.hpp"
+#include "attnviz/train.hpp"
+#include "gpt.hpp"
+
+using namespace attnviz;
+
+namespace {
+
+ModelConfig tiny_config() {
+    ModelConfig c;
+    c.block_size = 16;
+    c.vocab_size = 12;
+    c.n_layer = 2;
+    c.n_head = 2;
+    c.n_embd = 16;
+    return c;
+}
+
+Model tiny_model(std::uint64_t seed = 3) {
+    Vocabulary v;
+    for (int i = 0; i < 12; ++i) v.tokens.push_back(std::string(1, static_cast<char>('a' + i)));
+    Expected<Model> m = init_model(tiny_config(), v, seed);
+    REQUIRE(m.ok());
+    return std::move(m.value());
+}
+
+// A stream with structure to learn: runs of an arithmetic sequence mod 12 whose step changes
+// every 7 tokens.
+std::vector<int> tiny_stream() {
+    std::vector<int> s;
+    for (int k = 0; k < 2000; ++k) s.push_back((k * (1 + (k / 7) % 3)) % 12);
+    return s;
+}
+
+TrainConfig tiny_train() {
+    TrainConfig c;
+    c.batch_size = 4;
+    c.block_size = 16;
+    c.max_iters = 12;
+    c.lr_decay_iters = 12;
+    c.warmup_iters = 2;
+    c.learning_rate = 1e-2f;
+    c.min_lr = 1e-3f;
+    c.seed = 11;
+    c.repeat_share = 0.25f;
+    return c;
+}
+
+std::vector<float> run_losses(int threads) {
+    TrainConfig c = tiny_train();
+    c.threads = threads;
+    Expected<Trainer> t = Trainer::start(tiny_model(), c, tiny_stream());
+    REQUIRE(t.ok());
+    std::vector<float> losses;
+    for (int k = 0; k < c.max_iters; ++k) losses.push_back(t.value().step().loss);
+    return losses;
+}
+
+}  // namespace
+
+TEST_CASE("learning-rate schedule: linear warm-up, cosine decay to min_lr, then min_lr (nanoGPT's get_lr)", "[train]") {
+    TrainConfig c;
+    c.learning_rate = 1.0f;
+    c.min_lr = 0.1f;
+    c.warmup_iters = 4;
+    c.lr_decay_iters = 14;
+    CHECK(learning_rate_at(c, 0) == Approx(1.0 / 5));
+    CHECK(learning_rate_at(c, 3) == Approx(4.0 / 5));
+    CHECK(learning_rate_at(c, 4) == Approx(1.0));
+    CHECK(learning_rate_at(c, 9) == Approx(0.1 + 0.9 * 0.5));
+    CHECK(learning_rate_at(c, 14) == Approx(0.1));
+    CHECK(learning_rate_at(c, 100) == Approx(0.1));
+}
+
+TEST_CASE("gradient clipping scales by max_norm / (norm + 1e-6) only above max_norm, and returns the norm", "[train]") {
+    std::vector<float> g = {3, 4};
+    CHECK(clip_gradients(g, 10.0f) == Approx(5.0));
+    CHECK(g == std::vector<float>{3, 4});
+    CHECK(clip_gradients(g, 1.0f) == Approx(5.0));
+    CHECK(g[0] == Approx(0.6).epsilon(1e-6));
+    CHECK(g[1] == Approx(0.8).epsilon(1e-6));
+}
+
+TEST_CASE("a short training run gives the stored losses; the same bits again, and with 1 or 2 threads", "[train]") {
+    const std::vector<float> losses = run_losses(1);
+    // Stored from a native run of this build's trainer (the wasm build agrees to the tolerance:
+    // its SIMD path multiplies then adds where AVX2 fuses, a difference of a few ulp per step).
+    const std::vector<double> stored = {2.4987988471984863, 2.4251115322113037, 2.3986310958862305, 2.3510184288024902,
+                                        2.303178071975708,  2.2415177822113037, 2.2335717678070068, 2.2347812652587891,
+                                        2.2132861614227295, 2.1379528045654297, 2.1074893474578857, 2.0896573066711426};
+    REQUIRE(losses.size() == stored.size());
+    for (std::size_t k = 0; k < stored.size(); ++k) {
+        INFO("step " << k + 1 << ": " << losses[k] << " against " << stored[k]);
+        CHECK(std::abs(losses[k] - stored[k]) <= 1e-4 * stored[k]);
+    }
+    CHECK(run_losses(1) == losses);
+    CHECK(run_losses(2) == losses);
+    gpt::set_threads(1);
+}
+
+TEST_CASE("evaluate predicts every token after the first exactly once, whatever the windows", "[train]") {
+    Model model = tiny_model();
+    TrainConfig c = tiny_train();
+    Expected<Trainer> t = Trainer::start(model, c, tiny_stream());
+    REQUIRE(t.ok());
+    // 40 tokens: windows of 17 starting at 0, 16, 32 (the last one 8 tokens): 39 predictions
+    const std::vector<int> all = tiny_stream();
+    const std::vector<int> stream(all.begin(), all.begin() + 40);
+    double want = 0;
+    for (int start = 0; start < 40; start += 16) {
+        const std::vector<int> window(stream.begin() + start, stream.begin() + std::min(40, start + 17));
+        for (float l : sequence_losses(model, window)) want += l;
+    }
+    CHECK(t.value().evaluate(stream) == Approx(want / 39).epsilon(1e-6));
+}
+
+TEST_CASE("the trainer's errors name the field", "[train]") {
+    TrainConfig c = tiny_train();
+    c.block_size = 17;
+    Expected<Trainer> t = Trainer::start(tiny_model(), c, tiny_stream());
+    REQUIRE(!t.ok());
+    CHECK(t.error() == "block_size: expected an integer from 1 to the model's block_size (16), got 17");
+    c = tiny_train();
+    Expected<Trainer> short_stream = Trainer::start(tiny_model(), c, std::vector<int>(10, 1));
+    REQUIRE(!short_stream.ok());
+    CHECK(short_stream.error() == "tokens: expected at least block_size + 1 = 17 tokens, got 10");
+    Expected<Trainer> bad_id = Trainer::start(tiny_model(), c, std::vector<int>(100, 12));
+    REQUIRE(!bad_id.ok());
+    CHECK(bad_id.error() == "tokens[0]: expected an id from 0 to 11, got 12");
+    c.learning_rate = std::nanf("");
+    CHECK(Trainer::start(tiny_model(), c, tiny_stream()).error() == "learning_rate: expected a finite number > 0");
+}
+
+TEST_CASE("init_model is nanoGPT's initialization: std 0.02, residual projections 0.02/sqrt(2L), LayerNorm 1, biases 0", "[train]") {
+    ModelConfig c;
+    c.block_size = 64;
+    c.vocab_size = 500;
+    c.n_layer = 2;
+    c.n_head = 4;
+    c.n_embd = 64;
+    Vocabulary v;
+    for (int i = 0; i < 500; ++i) v.tokens.push_back(std::to_string(i));
+    Expected<Model> m = init_model(c, v, 1);
+    REQUIRE(m.ok());
+    for (const TensorSpec& t : parameter_specs(c)) {
+        const float* x = m.value().params.data() + t.offset;
+        double sum = 0, sq = 0;
+        for (std::size_t i = 0; i < t.size; ++i) {
+            sum += x[i];
+            sq += static_cast<double>(x[i]) * x[i];
+        }
+        const double mean = sum / t.size, sd = std::sqrt(sq / t.size - mean * mean);
+        INFO(t.name << " mean " << mean << " sd " << sd);
+        if (t.is_bias) {
+            CHECK(sq == 0);
+        } else if (t.name.find("ln_") != std::string::npos) {
+            CHECK(mean == 1.0);
+            CHECK(sd == 0);
+        } else {
+            const double want = t.name.find("c_proj.weight") != std::string::npos ? 0.02 / std::sqrt(4.0) : 0.02;
+            CHECK(std::abs(mean) < 0.1 * want);
+            CHECK(sd == Approx(want).epsilon(0.05));
+        }
+    }
+    CHECK(init_model(c, v, 1).value().params == m.value().params);
+    CHECK(init_model(c, v, 2).value().params != m.value().params);
+}
