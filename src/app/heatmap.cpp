@@ -255,15 +255,19 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
         ImGui::SetItemUsingMouseWheel();
         if (io.MouseWheel != 0) zoom_around(std::pow(1.25f, io.MouseWheel), io.MousePos);
         ImGui::BeginTooltip();
-        ImGui::Text("%s %d \"%s\"  ×  %s %d \"%s\"", spec.row_axis, c.query, label_or_index(spec.row_labels, c.query).c_str(),
+        ImGui::PushTextWrapPos(std::min(ImGui::GetFontSize() * 32, io.DisplaySize.x * 0.8f));  // within a phone's width
+        ImGui::TextWrapped("%s %d \"%s\"  ×  %s %d \"%s\"", spec.row_axis, c.query, label_or_index(spec.row_labels, c.query).c_str(),
                     spec.col_axis, c.key, label_or_index(spec.col_labels, c.key).c_str());
         if (allowed && !(*allowed)(c.query, c.key)) {
-            ImGui::TextUnformatted("masked: hidden from this query (weight exactly 0)");
+            ImGui::TextWrapped("masked: hidden from this query (weight exactly 0)");
         } else {
             ImGui::Text("value = %s", format_value(values(c.query, c.key)).c_str());
         }
-        ImGui::TextDisabled(touch_input() ? "tap to pin · pinch to zoom · drag to pan · double-tap to reset"
-                                          : "click to pin · wheel to zoom · drag to pan");
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+        ImGui::TextWrapped(touch_input() ? "tap to pin · pinch to zoom · drag to pan · double-tap to reset"
+                                         : "click to pin · wheel to zoom · drag to pan");
+        ImGui::PopStyleColor();
+        ImGui::PopTextWrapPos();
         ImGui::EndTooltip();
     }
     if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 4.0f)) {

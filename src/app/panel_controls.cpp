@@ -71,7 +71,7 @@ void help(const char* text) {
     ImGui::TextDisabled("(?)");
     if (ImGui::IsItemHovered()) {
         ImGui::BeginTooltip();
-        ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28);
+        ImGui::PushTextWrapPos(std::min(ImGui::GetFontSize() * 28, ImGui::GetIO().DisplaySize.x * 0.8f));  // within a phone's width
         ImGui::TextUnformatted(text);
         ImGui::PopTextWrapPos();
         ImGui::EndTooltip();
