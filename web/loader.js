@@ -10,6 +10,7 @@
 //                       (values: the rows asked for, every row by default), or null
 //   compute(config)     a trace for any config through the same core, or {error}
 //   importJson(text)    a trace or config JSON, as the file picker and drag-and-drop do
+//   frameStats(count)   the last frames' timings, {work_ms: [...], interval_ms: [...]}, oldest first
 'use strict';
 (function () {
   const loader = document.getElementById('loader');
@@ -84,29 +85,73 @@
   // Text goes through a hidden text field while ImGui edits text, so that IME composition
   // (Chinese, Japanese, Korean), paste and on-screen keyboards work on a canvas app. Its
   // keypress events stop here: SDL would otherwise type the same character a second time.
+  // On a touch screen a tap on one of the app's text fields focuses it inside the touch's own
+  // handler, since browsers open the on-screen keyboard only for a focus a user gesture makes.
+  // The field always holds one space: an on-screen keyboard's Backspace then has something to
+  // delete, and the deletion (it sends no usable key code) becomes a Backspace for the app.
   function setupTextField(M) {
+    const KEEP = ' ';
     const field = document.createElement('textarea');
     field.id = 'text-input';
     field.setAttribute('autocomplete', 'off');
     field.setAttribute('autocapitalize', 'off');
+    field.setAttribute('autocorrect', 'off');
     field.setAttribute('spellcheck', 'false');
+    field.setAttribute('enterkeyhint', 'done');
     field.setAttribute('aria-label', 'text input for the focused attnviz field');
     document.body.appendChild(field);
+    const reset = () => { field.value = KEEP; field.setSelectionRange(KEEP.length, KEEP.length); };
+    reset();
     let composing = false;
     const send = (t) => { if (t) callWithString(M, 'attnviz_text_input', t); };
+    const key = (k) => callWithString(M, 'attnviz_key_tap', k);
     field.addEventListener('keypress', (e) => e.stopPropagation());
+    // A real Enter key reaches the app through SDL; the field must not also insert a line break.
+    field.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !e.isComposing) e.preventDefault(); });
     field.addEventListener('compositionstart', () => { composing = true; });
-    field.addEventListener('compositionend', (e) => { composing = false; send(e.data); field.value = ''; });
+    field.addEventListener('compositionend', (e) => { composing = false; send(e.data); reset(); });
     field.addEventListener('input', (e) => {
       if (composing || e.isComposing) return;
       if (e.inputType === 'insertText' || e.inputType === 'insertReplacementText') send(e.data);
-      else if (e.inputType === 'insertFromPaste' || e.inputType === 'insertFromDrop') send(field.value.replace(/[\r\n]+/g, ' '));
-      field.value = '';
+      else if (e.inputType === 'insertFromPaste' || e.inputType === 'insertFromDrop') send(field.value.slice(KEEP.length).replace(/[\r\n]+/g, ' '));
+      else if (e.inputType === 'deleteContentBackward') key('Backspace');
+      else if (e.inputType === 'insertLineBreak') key('Enter');
+      reset();
     });
+    field.addEventListener('focus', reset);
     window.attnviz._textFocus = (want) => {
       if (want && document.activeElement !== field) field.focus({ preventScroll: true });
       else if (!want && document.activeElement === field) canvas.focus({ preventScroll: true });
     };
+    window.attnviz._textCaret = (x, y) => {
+      field.style.left = Math.max(0, x) + 'px';
+      field.style.top = Math.max(0, y) + 'px';
+    };
+    let tapStart = null;
+    canvas.addEventListener('touchstart', (e) => {
+      const t = e.changedTouches[0];
+      tapStart = e.touches.length === 1 ? { x: t.clientX, y: t.clientY } : null;
+    }, { passive: true });
+    canvas.addEventListener('touchend', (e) => {
+      const t = e.changedTouches[0];
+      if (!tapStart || e.touches.length !== 0 || Math.hypot(t.clientX - tapStart.x, t.clientY - tapStart.y) > 10) return;
+      const r = canvas.getBoundingClientRect();
+      if (M._attnviz_text_field_at(t.clientX - r.left, t.clientY - r.top)) field.focus({ preventScroll: true });
+    }, { passive: true });
+  }
+
+  // The part of the canvas an on-screen keyboard covers without resizing the page (iOS): the
+  // app keeps its panels and the field being typed in above it.
+  function setupKeyboardInset(M) {
+    const vv = window.visualViewport;
+    if (!vv) return;
+    const report = () => {
+      const covered = vv.scale > 0.99 ? canvas.clientHeight - (vv.offsetTop + vv.height) : 0;
+      M._attnviz_set_keyboard_inset(Math.max(0, Math.round(covered)));
+    };
+    vv.addEventListener('resize', report);
+    vv.addEventListener('scroll', report);
+    report();
   }
 
   // The CJK font is fetched only when Chinese, Japanese or Korean text first appears.
@@ -127,6 +172,9 @@
 
   // preventDefault() on loss asks the browser to restore the context; the app then rebuilds
   // its GL objects (main.cpp notices the restored context) without a reload.
+  // A long press shows what hover shows (touch.cpp), not the browser's context menu.
+  canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+
   canvas.addEventListener('webglcontextlost', (e) => { e.preventDefault(); window.attnviz.contextLosses = (window.attnviz.contextLosses || 0) + 1; }, false);
 
   window.Module = {
@@ -153,8 +201,10 @@
       hook.downloads = [];
       hook._onDownload = (name, bytes) => hook.downloads.push({ name, size: bytes.length, text: name.endsWith('.png') ? null : new TextDecoder().decode(bytes) });
       hook.fonts = () => JSON.parse(M.UTF8ToString(M._attnviz_fonts_json()));
+      hook.frameStats = (count = 600) => JSON.parse(M.UTF8ToString(M._attnviz_frame_stats_json(count)));
       setupImport(M);
       setupTextField(M);
+      setupKeyboardInset(M);
       setupCjkFont(M);
 
     },

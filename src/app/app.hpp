@@ -4,7 +4,7 @@
 //   1. Selection      what the user pointed at (head, pinned cell, hovered token)
 //   2. AppState       the config being edited, the last good trace, UI choices
 //   3. Engine calls   apply_config(), recompute(): config → core (a RunJob, a few ms a frame) → trace
-//   4. Layout         the fixed three-column layout, the views' tabs
+//   4. Layout         three columns on a wide canvas, one panel at a time on a narrow one; the views' tabs
 //   5. Views          one function per view, each in its own file (view_*.cpp)
 //   6. Page hooks     JSON for window.attnviz (app_state.cpp)
 //
@@ -40,6 +40,9 @@ struct Rect {
 
 // The views' tabs, in order; the enum value is what the URL state stores.
 enum class View { pipeline, matrices, heads, lines, compare, count };
+
+// The narrow layout's panels, one shown at a time, in the order of its tab bar.
+enum class Panel { input, controls, view, cell, lesson, count };
 
 //-----------------------------------------------------------------------------
 // 2. AppState
@@ -90,7 +93,15 @@ struct AppState {
     bool presentation = false;              // projector mode: large fonts, only what the lesson needs
     float font_scale = 1.0f;                // 1 normally, larger in presentation mode
 
+    bool narrow = false;                    // the canvas is phone-sized: one panel at a time (is_narrow)
+    Panel panel = Panel::view;              // the panel the narrow layout shows
+    float keyboard_inset = 0;               // CSS px at the canvas's bottom the on-screen keyboard covers (the page reports it)
+    std::vector<Rect> text_fields;          // text fields drawn last frame: a tap there opens the on-screen keyboard
+    bool touch = false;                     // fingers drive the pointer (touch.cpp), copied each frame (test hook)
+    std::string gesture = "none";           // the touch gesture under way, copied each frame (test hook)
+
     std::map<std::string, Rect> layout;     // named widget rectangles of the last frame (test hook)
+    std::map<std::string, float> overflow;  // px by which a window's content passed its right edge last frame, by window (test hook)
     std::map<std::string, std::string> readout;  // values a view printed last frame, as printed, by name (test hook)
 };
 
@@ -108,8 +119,11 @@ std::string field_error(const AppState& state, const char* field);  // the engin
 //-----------------------------------------------------------------------------
 // 4. Layout
 //-----------------------------------------------------------------------------
+bool is_narrow(float width, float height);                 // below 960×500 CSS px the three columns do not fit: one panel at a time
 void draw_ui(AppState& state);                             // the whole frame's windows
 void record_item(AppState& state, const char* name);       // store the last item's rect under `name`
+void record_text_field(AppState& state, const char* name, const char* label, bool step_buttons);  // record_item, and
+                                                           // where a tap opens the on-screen keyboard: the field, not its label or ± buttons
 void require_glyphs(std::string_view utf8);                // text the UI will draw: its CJK glyphs get rasterized (fonts.cpp)
 
 //-----------------------------------------------------------------------------

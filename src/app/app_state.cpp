@@ -15,6 +15,8 @@ namespace {
 
 const char* const kViewNames[] = {"pipeline", "matrices", "heads", "lines", "compare"};
 static_assert(sizeof kViewNames / sizeof kViewNames[0] == static_cast<int>(View::count), "one name per view");
+const char* const kPanelNames[] = {"input", "controls", "view", "cell", "lesson"};
+static_assert(sizeof kPanelNames / sizeof kPanelNames[0] == static_cast<int>(Panel::count), "one name per panel");
 
 // The config the engine runs: the edited config with the sentence boxes filled in.
 Config effective_config(const AppState& state) {
@@ -220,6 +222,12 @@ std::string state_json(const AppState& state) {
     out["hovered_token"] = state.hovered_token;
     out["hovered_side"] = state.hovered_token < 0 ? "" : state.hovered_key_side ? "key" : "query";
     out["readout"] = state.readout;
+    out["narrow"] = state.narrow;
+    out["panel"] = kPanelNames[static_cast<int>(state.panel)];
+    out["keyboard_inset"] = state.keyboard_inset;
+    out["touch"] = state.touch;
+    out["gesture"] = state.gesture;
+    out["overflow"] = state.overflow;
     for (const auto& [name, r] : state.layout) out["layout"][name] = {{"x", r.x}, {"y", r.y}, {"w", r.w}, {"h", r.h}};
     return out.dump();
 }
@@ -248,7 +256,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     if (!doc.is_object()) return "state: expected a JSON object";
     if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
     // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
-    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side"};
+    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side", "narrow", "panel", "keyboard_inset", "touch", "gesture", "overflow"};
     for (const auto& item : doc.items()) {
         const std::string& key = item.key();
         if (key == "config" || key == "ui" || key == "compare") continue;
@@ -313,6 +321,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
             }
         }
     }
+    if (next.lesson.lesson >= 0 && state.lesson.lesson < 0) next.panel = Panel::lesson;  // a link that opens a lesson shows it first on a phone
     state = std::move(next);
     state.view_forced = true;
     state.dirty = true;

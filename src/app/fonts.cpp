@@ -3,6 +3,9 @@
 // and Korean, fetched by the page only the first time such text appears. Only the CJK glyphs
 // in use are rasterized: the atlas is rebuilt, between frames, whenever new ones show up, and
 // when presentation mode changes the pixel size (sharp text rather than a scaled-up atlas).
+// On a high-density screen the glyphs are rasterized at the device pixel ratio (a 16 px font
+// at ratio 3 is a 48 px atlas, drawn at 1/3 scale), so text is as sharp as the screen; the
+// ratio is capped at 3 and the base glyph ranges are small, which bounds the atlas.
 #include "fonts.hpp"
 
 #include <emscripten.h>
@@ -22,7 +25,8 @@ namespace {
 constexpr const char* kBaseFontPath = "/fonts/DejaVuSans.ttf";
 
 struct FontState {
-    float built_size = 0;                   // pixel size of the current atlas, 0 = not built
+    float built_size = 0;                   // CSS pixel size of the current atlas, 0 = not built
+    float built_ratio = 0;                  // device pixels per CSS pixel it was rasterized for
     std::set<ImWchar> wanted;               // CJK code points seen in text the UI draws
     std::set<ImWchar> in_atlas;             // CJK code points rasterized in the current atlas
     std::vector<unsigned char> cjk_font;    // the CJK font file, once the page delivered it
@@ -44,7 +48,7 @@ bool is_cjk(unsigned c) {
            (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFFEF);
 }
 
-void build_atlas(float size_px) {
+void build_atlas(float size_px, float ratio) {
     static const ImWchar base_ranges[] = {
         0x0020, 0x024F,  // Basic Latin, Latin-1, Latin Extended-A/B
         0x0370, 0x03FF,  // Greek (α, σ, θ)
@@ -58,13 +62,15 @@ void build_atlas(float size_px) {
     };
     ImGuiIO& io = ImGui::GetIO();
     io.Fonts->Clear();
+    const float raster_px = size_px * ratio;
+    io.FontGlobalScale = 1.0f / ratio;  // layout stays in CSS px; the glyphs carry the device pixels
     if (std::FILE* f = std::fopen(kBaseFontPath, "rb")) {
         std::fclose(f);
-        io.Fonts->AddFontFromFileTTF(kBaseFontPath, size_px, nullptr, base_ranges);
+        io.Fonts->AddFontFromFileTTF(kBaseFontPath, raster_px, nullptr, base_ranges);
     } else {
         std::fprintf(stderr, "attnviz: %s missing, using ImGui's built-in font\n", kBaseFontPath);
         ImFontConfig config;
-        config.SizePixels = size_px;
+        config.SizePixels = raster_px;
         io.Fonts->AddFontDefault(&config);
     }
     g_fonts.in_atlas.clear();
@@ -76,12 +82,14 @@ void build_atlas(float size_px) {
         ImFontConfig merge;
         merge.MergeMode = true;
         merge.FontDataOwnedByAtlas = false;  // g_fonts keeps the bytes for every rebuild
-        io.Fonts->AddFontFromMemoryTTF(g_fonts.cjk_font.data(), static_cast<int>(g_fonts.cjk_font.size()), size_px, &merge,
+        io.Fonts->AddFontFromMemoryTTF(g_fonts.cjk_font.data(), static_cast<int>(g_fonts.cjk_font.size()), raster_px, &merge,
                                        g_fonts.cjk_ranges.Data);
         g_fonts.in_atlas = g_fonts.wanted;
     }
+    io.Fonts->Flags |= ImFontAtlasFlags_NoPowerOfTwoHeight;  // as tall as the glyphs need, no more
     io.Fonts->Build();
     g_fonts.built_size = size_px;
+    g_fonts.built_ratio = ratio;
     ++g_fonts.rebuilds;
 }
 
@@ -97,15 +105,17 @@ void require_glyphs(std::string_view utf8) {
     }
 }
 
-bool fonts_update(float size_px, bool device_objects_ready) {
+bool fonts_update(float size_px, float pixel_ratio, bool device_objects_ready) {
+    ImFontAtlas& atlas = *ImGui::GetIO().Fonts;
+    if (atlas.TexID && (atlas.TexPixelsAlpha8 || atlas.TexPixelsRGBA32)) atlas.ClearTexData();  // the GPU has it: free the CPU copies
     const bool missing = g_fonts.wanted.size() != g_fonts.in_atlas.size();
     if (missing && g_fonts.cjk_font.empty() && !g_fonts.cjk_requested) {
         g_fonts.cjk_requested = true;
         js_fetch_cjk_font();
     }
     const bool can_add = missing && !g_fonts.cjk_font.empty();
-    if (g_fonts.built_size == size_px && !can_add) return false;
-    build_atlas(size_px);
+    if (g_fonts.built_size == size_px && g_fonts.built_ratio == pixel_ratio && !can_add) return false;
+    build_atlas(size_px, pixel_ratio);
     if (device_objects_ready) {
         ImGui_ImplOpenGL3_DestroyFontsTexture();
         ImGui_ImplOpenGL3_CreateFontsTexture();
@@ -114,10 +124,13 @@ bool fonts_update(float size_px, bool device_objects_ready) {
 }
 
 std::string fonts_status_json() {
+    const ImGuiIO& io = ImGui::GetIO();
     return "{\"cjk_loaded\":" + std::string(g_fonts.cjk_font.empty() ? "false" : "true") +
            ",\"cjk_glyphs\":" + std::to_string(g_fonts.in_atlas.size()) +
            ",\"cjk_wanted\":" + std::to_string(g_fonts.wanted.size()) +
-           ",\"rebuilds\":" + std::to_string(g_fonts.rebuilds) + ",\"size\":" + std::to_string(g_fonts.built_size) + "}";
+           ",\"rebuilds\":" + std::to_string(g_fonts.rebuilds) + ",\"size\":" + std::to_string(g_fonts.built_size) +
+           ",\"pixel_ratio\":" + std::to_string(g_fonts.built_ratio) + ",\"raster_px\":" + std::to_string(g_fonts.built_size * g_fonts.built_ratio) +
+           ",\"atlas_width\":" + std::to_string(io.Fonts->TexWidth) + ",\"atlas_height\":" + std::to_string(io.Fonts->TexHeight) + "}";
 }
 
 }  // namespace attnviz::app

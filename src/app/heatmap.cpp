@@ -10,6 +10,7 @@
 
 #include "colormap.hpp"
 #include "imgui_internal.h"
+#include "touch.hpp"
 
 namespace attnviz::app {
 
@@ -126,6 +127,8 @@ void draw_legend(ImDrawList* draw, ImVec2 at, float height, ColorScale scale, do
         draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height * static_cast<float>(hi / (hi - lo)) - line / 2), kLabelColor, "0");
 }
 
+bool contains_point(const Rect& r, ImVec2 p) { return p.x >= r.x && p.x < r.x + r.w && p.y >= r.y && p.y < r.y + r.h; }
+
 template <class M>
 HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolMatrix* allowed) {
     HeatmapEvents events;
@@ -220,11 +223,28 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
     draw->PopClipRect();
     if (spec.legend) draw_legend(draw, ImVec2(grid.x + grid_w + 14, grid.y), std::max(grid_h, 3 * line), spec.scale, lo, hi);
 
-    // Interaction: hover, click (pin), wheel (zoom around the mouse), drag (pan).
+    // Interaction: hover, click (pin), wheel or pinch (zoom around the mouse or the fingers), drag (pan).
     ImGui::SetCursorScreenPos(grid);
     ImGui::InvisibleButton("##grid", ImVec2(std::max(grid_w, 1.0f), std::max(grid_h, 1.0f)));
     events.grid = {grid.x, grid.y, grid_w, grid_h};
+    events.zoom = zs.zoom;
+    events.cells = {zs.x0, zs.y0, vis_cols, vis_rows};
+    if (zs.zoom > 1.0f) touch_claim_drags(events.grid);  // one finger pans it rather than scrolling the panel
     const ImGuiIO& io = ImGui::GetIO();
+    // Zooms by `factor` keeping the cell under `at` (screen px) where it is.
+    auto zoom_around = [&](float factor, ImVec2 at) {
+        const float old_cell = fit * zs.zoom;
+        zs.zoom = std::clamp(zs.zoom * factor, 1.0f, std::max(1.0f, 120.0f / fit));
+        const float new_cell = fit * zs.zoom;
+        const float mx = at.x - grid.x, my = at.y - grid.y;
+        zs.x0 += mx / old_cell - mx / new_cell;
+        zs.y0 += my / old_cell - my / new_cell;
+    };
+    if (const Pinch& pinch = touch_pinch(); pinch.active && contains_point(events.grid, pinch.centre)) {
+        zoom_around(pinch.scale, pinch.centre);
+        zs.x0 -= pinch.pan.x / (fit * zs.zoom);  // two fingers moving together pan
+        zs.y0 -= pinch.pan.y / (fit * zs.zoom);
+    }
     auto cell_at = [&](ImVec2 p) {
         return Cell{std::clamp(static_cast<int>(zs.y0 + (p.y - grid.y) / cell), 0, rows - 1),
                     std::clamp(static_cast<int>(zs.x0 + (p.x - grid.x) / cell), 0, cols - 1)};
@@ -233,24 +253,21 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
         const Cell c = cell_at(io.MousePos);
         events.hovered = c;
         ImGui::SetItemUsingMouseWheel();
-        if (io.MouseWheel != 0) {
-            const float old_cell = cell;
-            const float max_zoom = std::max(1.0f, 120.0f / fit);
-            zs.zoom = std::clamp(zs.zoom * std::pow(1.25f, io.MouseWheel), 1.0f, max_zoom);
-            const float new_cell = fit * zs.zoom;
-            const float mx = (io.MousePos.x - grid.x), my = (io.MousePos.y - grid.y);
-            zs.x0 += mx / old_cell - mx / new_cell;
-            zs.y0 += my / old_cell - my / new_cell;
-        }
+        if (io.MouseWheel != 0) zoom_around(std::pow(1.25f, io.MouseWheel), io.MousePos);
         ImGui::BeginTooltip();
-        ImGui::Text("%s %d \"%s\"  ×  %s %d \"%s\"", spec.row_axis, c.query, label_or_index(spec.row_labels, c.query).c_str(),
+        ImGui::PushTextWrapPos(std::min(ImGui::GetFontSize() * 32, io.DisplaySize.x * 0.8f));  // within a phone's width
+        ImGui::TextWrapped("%s %d \"%s\"  ×  %s %d \"%s\"", spec.row_axis, c.query, label_or_index(spec.row_labels, c.query).c_str(),
                     spec.col_axis, c.key, label_or_index(spec.col_labels, c.key).c_str());
         if (allowed && !(*allowed)(c.query, c.key)) {
-            ImGui::TextUnformatted("masked: hidden from this query (weight exactly 0)");
+            ImGui::TextWrapped("masked: hidden from this query (weight exactly 0)");
         } else {
             ImGui::Text("value = %s", format_value(values(c.query, c.key)).c_str());
         }
-        ImGui::TextDisabled("click to pin · wheel to zoom · drag to pan");
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+        ImGui::TextWrapped(touch_input() ? "tap to pin · pinch to zoom · drag to pan · double-tap to reset"
+                                         : "click to pin · wheel to zoom · drag to pan");
+        ImGui::PopStyleColor();
+        ImGui::PopTextWrapPos();
         ImGui::EndTooltip();
     }
     if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 4.0f)) {

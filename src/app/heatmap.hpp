@@ -2,9 +2,10 @@
 //
 // A matrix is uploaded once as a GPU texture (one texel per cell) and drawn as a single image,
 // so a 4096×4096 weights matrix costs one quad, not 16 million rectangles. Token labels show
-// on both axes when the cells are large enough to read them; the mouse wheel zooms and a drag
-// pans. Masked cells are drawn grey (hatched when zoomed in), never as 0. Hover shows the row
-// and column tokens and the exact value; a click pins the cell.
+// on both axes when the cells are large enough to read them; the mouse wheel or a pinch zooms
+// and a drag pans. Masked cells are drawn grey (hatched when zoomed in), never as 0. Hover (a
+// long press on a touch screen) shows the row and column tokens and the exact value; a click
+// or tap pins the cell.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,8 @@ struct HeatmapEvents {
     std::optional<Cell> hovered;   // cell under the mouse this frame
     std::optional<Cell> clicked;   // cell clicked this frame
     Rect grid;                     // where the cells were drawn
+    float zoom = 1.0f;             // 1 = the whole matrix fits; more = cells larger, part of it shown
+    Rect cells;                    // the part shown, in cell units: first column x, first row y, columns w, rows h
 };
 
 using BoolMatrix = xt::xtensor<bool, 2>;

@@ -4,22 +4,30 @@
 #include <emscripten.h>
 #include <emscripten/html5.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "app.hpp"
 #include "fonts.hpp"
 #include "heatmap.hpp"
 #include "page.hpp"
+#include "touch.hpp"
 #include "imgui.h"
 #include "imgui_impl_opengl3.h"
 #include "imgui_impl_sdl.h"
 
 namespace {
 
+constexpr int kFrameLog = 600;  // frames whose timings the test hook keeps (10 s at 60 Hz)
+
 struct Platform {
     SDL_Window* window = nullptr;      // the page's canvas
     SDL_GLContext gl = nullptr;        // its WebGL2 context
     long long frames = 0;              // frames drawn so far (test hook)
+    double last_start_ms = 0;          // when the previous frame began (emscripten_get_now)
+    float work_ms[kFrameLog] = {};     // ring: time spent inside each frame callback (input, compute, UI, GL calls)
+    float interval_ms[kFrameLog] = {}; // ring: time from the previous frame's start to this one's
     bool context_lost = false;         // the WebGL context is gone; GL objects must be rebuilt when it returns
     attnviz::app::AppState state;      // everything the interface knows
 };
@@ -46,16 +54,31 @@ bool context_ready(Platform& p) {
     return true;
 }
 
+void process_events() {
+    SDL_Event event;
+    while (SDL_PollEvent(&event))
+        if (!attnviz::app::touch_process_event(event)) ImGui_ImplSDL2_ProcessEvent(&event);
+}
+
+// The canvas's device pixel ratio (2 or 3 on phones): the font is rasterized at it, so text is
+// as sharp as the screen. Capped at 3, which bounds the font atlas (fonts.cpp).
+float pixel_ratio(SDL_Window* window) {
+    int w = 0, h = 0, dw = 0, dh = 0;
+    SDL_GetWindowSize(window, &w, &h);
+    SDL_GL_GetDrawableSize(window, &dw, &dh);
+    return w > 0 ? std::clamp(static_cast<float>(dw) / w, 1.0f, 3.0f) : 1.0f;
+}
+
 void frame(void* arg) {
     auto& p = *static_cast<Platform*>(arg);
     if (!context_ready(p)) {
-        SDL_Event event;
-        while (SDL_PollEvent(&event)) ImGui_ImplSDL2_ProcessEvent(&event);  // keep input flowing
+        process_events();  // keep input flowing
         return;
     }
+    const double start_ms = emscripten_get_now();
 
-    SDL_Event event;
-    while (SDL_PollEvent(&event)) ImGui_ImplSDL2_ProcessEvent(&event);
+    process_events();
+    attnviz::app::page_key_frame();
 
     attnviz::app::recompute(p.state);
     attnviz::app::page_text_focus(ImGui::GetIO().WantTextInput);
@@ -65,10 +88,14 @@ void frame(void* arg) {
         for (const auto& t : p.state.trace->tokens) attnviz::app::require_glyphs(t);
         for (const auto& t : p.state.trace->source_tokens) attnviz::app::require_glyphs(t);
     }
-    attnviz::app::fonts_update(p.state.presentation ? 24.0f : 16.0f, true);
+    int css_w = 0, css_h = 0;
+    SDL_GetWindowSize(p.window, &css_w, &css_h);
+    const bool big_type = p.state.presentation && !attnviz::app::is_narrow(static_cast<float>(css_w), static_cast<float>(css_h));
+    attnviz::app::fonts_update(big_type ? 24.0f : 16.0f, pixel_ratio(p.window), true);
 
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplSDL2_NewFrame();
+    attnviz::app::touch_new_frame();
     ImGui::NewFrame();
 
     attnviz::app::draw_ui(p.state);
@@ -84,6 +111,10 @@ void frame(void* arg) {
     attnviz::app::heatmap_end_frame();
     attnviz::app::page_after_render();
     SDL_GL_SwapWindow(p.window);
+    const int slot = static_cast<int>(p.frames % kFrameLog);
+    p.work_ms[slot] = static_cast<float>(emscripten_get_now() - start_ms);
+    p.interval_ms[slot] = p.last_start_ms > 0 ? static_cast<float>(start_ms - p.last_start_ms) : 0.0f;
+    p.last_start_ms = start_ms;
     ++p.frames;
 }
 
@@ -92,9 +123,29 @@ void frame(void* arg) {
 extern "C" {
 // The page's test hook (web/loader.js) reads it to wait for frames.
 EMSCRIPTEN_KEEPALIVE double attnviz_frame_count() { return static_cast<double>(g_platform.frames); }
+
+// The last `count` frames' timings (at most 600), oldest first: {"work_ms": [...], "interval_ms": [...]}.
+// work = inside the frame callback; interval = from the previous frame's start (what a user sees).
+EMSCRIPTEN_KEEPALIVE const char* attnviz_frame_stats_json(int count) {
+    static std::string out;
+    const auto& p = g_platform;
+    const long long n = std::min<long long>({static_cast<long long>(std::max(count, 0)), p.frames, kFrameLog});
+    std::string work = "[", interval = "[";
+    for (long long f = p.frames - n; f < p.frames; ++f) {
+        const int slot = static_cast<int>(f % kFrameLog);
+        const char* sep = f + 1 < p.frames ? "," : "";
+        work += std::to_string(p.work_ms[slot]) + sep;
+        interval += std::to_string(p.interval_ms[slot]) + sep;
+    }
+    out = "{\"work_ms\":" + work + "],\"interval_ms\":" + interval + "]}";
+    return out.c_str();
+}
 }
 
 int main() {
+    // Touches reach the app as fingers only (touch.cpp turns them into ImGui's mouse): SDL's own
+    // mouse emulation would press at once on touch-down, leaving no way to scroll or long-press.
+    SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "0");
     if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) {
         std::fprintf(stderr, "attnviz: SDL_Init failed: %s\n", SDL_GetError());
         return 1;
@@ -121,13 +172,13 @@ int main() {
     }
     SDL_GL_MakeCurrent(p.window, p.gl);
 
-    attnviz::app::page_attach(p.state);
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();
+    attnviz::app::page_attach(p.state);
     ImGuiIO& io = ImGui::GetIO();
     io.IniFilename = nullptr;  // layout comes from the URL state, not from a file
     ImGui::StyleColorsDark();
-    attnviz::app::fonts_update(16.0f, false);
+    attnviz::app::fonts_update(16.0f, pixel_ratio(p.window), false);
     ImGui_ImplSDL2_InitForOpenGL(p.window, p.gl);
     ImGui_ImplOpenGL3_Init("#version 300 es");
 

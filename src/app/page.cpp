@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <deque>
 
 #include "app_state.hpp"
 #include "attnviz/json.hpp"
@@ -20,7 +21,11 @@ namespace {
 AppState* g_state = nullptr;        // the app's state, attached once by main()
 std::string g_notice;               // toolbar notice text
 double g_notice_until = 0;          // when it expires (ms, emscripten_get_now)
-bool g_png_requested = false;       // capture the canvas after this frame renders
+int g_png_in_frames = -1;           // capture the canvas after this many more frames render, -1 = not asked
+bool g_text_focused = false;        // the page's hidden text field has the focus (the app's last word, or a tap's)
+int g_tap_focus_frames = 0;         // frames left for a tap that focused the field to start an edit before the app blurs it
+std::deque<int> g_key_taps;         // ImGuiKey values an on-screen keyboard pressed, one per two frames
+bool g_key_held = false;            // the front of g_key_taps is down this frame
 std::string g_last_hash_json;       // the state last written to the URL hash
 std::string g_return;               // backing store for strings returned to JS (copied at once by the caller)
 
@@ -77,6 +82,14 @@ EM_JS(void, js_text_focus, (int want), {
     if (window.attnviz && window.attnviz._textFocus) window.attnviz._textFocus(!!want);
 });
 
+// ImGui's IME position callback: the caret of the field being edited, in CSS px. The hidden
+// text field sits there, so IME candidates and the browser's scroll-into-view follow the caret.
+EM_JS(void, js_text_caret, (int x, int y), {
+    if (window.attnviz && window.attnviz._textCaret) window.attnviz._textCaret(x, y);
+});
+
+void text_caret(int x, int y) { js_text_caret(x, y); }
+
 const char* to_c(std::string s) {
     g_return = std::move(s);
     return g_return.c_str();
@@ -91,7 +104,10 @@ std::string csv_field(const std::string& s) {
 
 }  // namespace
 
-void page_attach(AppState& state) { g_state = &state; }
+void page_attach(AppState& state) {
+    g_state = &state;
+    ImGui::GetIO().ImeSetInputScreenPosFn = text_caret;
+}
 
 void page_sync_url(const AppState& state) {
     std::string json = ui_state_json(state).dump();
@@ -127,11 +143,11 @@ void page_export_csv(const std::string& name, const Matrix& m, const std::vector
     page_notify("Exported " + file);
 }
 
-void page_export_png() { g_png_requested = true; }
+void page_export_png(int frames_later) { g_png_in_frames = frames_later; }
 
 void page_after_render() {
-    if (!g_png_requested) return;
-    g_png_requested = false;
+    if (g_png_in_frames < 0) return;
+    if (g_png_in_frames-- > 0) return;
     js_capture_png();
     page_notify("View exported as attnviz.png");
 }
@@ -139,10 +155,24 @@ void page_after_render() {
 void page_open_import() { js_open_import(); }
 
 void page_text_focus(bool want_text) {
-    static int last = -1;  // only tell the page when it changes
-    if (last == static_cast<int>(want_text)) return;
-    last = want_text;
+    if (g_tap_focus_frames > 0) {  // the tap's press and release reach ImGui over the next frames
+        --g_tap_focus_frames;
+        if (!want_text) return;
+        g_tap_focus_frames = 0;
+    }
+    if (g_text_focused == want_text) return;  // only tell the page when it changes
+    g_text_focused = want_text;
     js_text_focus(want_text);
+}
+
+void page_key_frame() {
+    if (g_key_taps.empty()) return;
+    ImGuiIO& io = ImGui::GetIO();
+    const int key = io.KeyMap[g_key_taps.front()];
+    if (key < 0) return g_key_taps.pop_front();
+    io.KeysDown[key] = !g_key_held;  // down for one frame, up the next: ImGui 1.86 samples keys once a frame
+    if (g_key_held) g_key_taps.pop_front();
+    g_key_held = !g_key_held;
 }
 
 void page_notify(std::string message) {
@@ -236,6 +266,36 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_notify(const char* message) {
 EMSCRIPTEN_KEEPALIVE const char* attnviz_text_input(const char* utf8) {
     ImGui::GetIO().AddInputCharactersUTF8(utf8);
     return "";
+}
+
+// A key an on-screen keyboard pressed in the hidden text field ("Backspace" or "Enter"): such
+// keyboards send no key code the page's key events could pass on, only an edit of the field.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_key_tap(const char* key) {
+    const std::string k = key;
+    if (k == "Backspace") attnviz::app::g_key_taps.push_back(ImGuiKey_Backspace);
+    else if (k == "Enter") attnviz::app::g_key_taps.push_back(ImGuiKey_Enter);
+    else return "key: expected Backspace or Enter";
+    return "";
+}
+
+// A tap ended at (x, y) CSS px: 1 if a text field was drawn there last frame. The page then
+// focuses its hidden text field at once, inside the touch's own event handler: browsers open
+// the on-screen keyboard only for a focus that a user gesture makes.
+EMSCRIPTEN_KEEPALIVE int attnviz_text_field_at(double x, double y) {
+    if (!g_state) return 0;
+    for (const attnviz::app::Rect& r : g_state->text_fields)
+        if (x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h) {
+            attnviz::app::g_text_focused = true;  // so that the app blurs it again if the tap does not start an edit
+            attnviz::app::g_tap_focus_frames = 6;
+            return 1;
+        }
+    return 0;
+}
+
+// How many CSS px at the canvas's bottom an on-screen keyboard covers (0 when none): the page
+// measures it with window.visualViewport, for browsers whose keyboard does not resize the page.
+EMSCRIPTEN_KEEPALIVE void attnviz_set_keyboard_inset(double px) {
+    if (g_state) g_state->keyboard_inset = static_cast<float>(std::clamp(px, 0.0, 4096.0));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_fonts_json() { return attnviz::app::to_c(attnviz::app::fonts_status_json()); }

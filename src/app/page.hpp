@@ -1,8 +1,10 @@
 // page — the seam between the app and the web page (the only file with EM_JS).
 //
 // C++ → page: downloads (trace JSON, matrix CSV, PNG), the URL hash, the clipboard, the file
-// picker. Page → C++: the exported functions window.attnviz calls (web/loader.js), which take
-// and return plain strings and numbers, never pointers JS must manage.
+// picker, the hidden text field (focus, and where the caret is). Page → C++: the exported
+// functions window.attnviz calls (web/loader.js), which take and return plain strings and
+// numbers, never pointers JS must manage; among them what an on-screen keyboard does (text,
+// Backspace, Enter), how much of the canvas it covers, and whether a tap lands on a text field.
 #pragma once
 
 #include <string>
@@ -18,10 +20,11 @@ void page_copy_link(AppState& state);             // URL hash → clipboard, wit
 void page_export_trace(const AppState& state);    // the current trace as JSON, downloaded
 void page_export_csv(const std::string& name, const Matrix& m, const std::vector<std::string>* rows,
                      const std::vector<std::string>* cols);  // one matrix as CSV, downloaded
-void page_export_png();                           // the canvas as PNG, downloaded after this frame renders
+void page_export_png(int frames_later = 0);       // the canvas as PNG, downloaded after this frame (or a later one) renders
 void page_after_render();                         // runs what must follow the frame's drawing (PNG capture)
 void page_open_import();                          // opens the browser's file picker (JSON trace or config)
-void page_text_focus(bool want_text);             // focus the page's hidden text field while ImGui edits text (IME, paste)
+void page_text_focus(bool want_text);             // focus the page's hidden text field while ImGui edits text (IME, paste, on-screen keyboards)
+void page_key_frame();                            // before ImGui::NewFrame: holds a key the on-screen keyboard pressed for one frame
 void page_notify(std::string message);            // a short notice in the toolbar
 const std::string& page_notice();                 // the current notice, empty when it has expired
 

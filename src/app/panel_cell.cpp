@@ -136,7 +136,8 @@ void panel_cell(AppState& state) {
     auto key_name = [&](int k) { return linformer ? "(row " + std::to_string(k) + " of E·K)" : "\"" + key_labels[k] + "\""; };
     auto show = [&](const char* name, double v) { state.readout[std::string("cell.") + name] = format_value(v); };
 
-    if (!state.pinned) ImGui::TextWrapped("Click a cell of a weights or scores heatmap to pin it. Showing query 0, key 0.");
+    if (!state.pinned)
+        ImGui::TextWrapped("%s a cell of a weights or scores heatmap to pin it. Showing query 0, key 0.", state.touch ? "Tap" : "Click");
     ImGui::TextWrapped("Head %d · query %d \"%s\" · key %d %s", h, i, trace.tokens[i].c_str(), j, key_name(j).c_str());
     if (linformer)
         ImGui::TextWrapped("Linformer: key %d is row %d of E·K, a mix of all %d keys, not one token.", j, j, trace.S);

@@ -71,7 +71,7 @@ void help(const char* text) {
     ImGui::TextDisabled("(?)");
     if (ImGui::IsItemHovered()) {
         ImGui::BeginTooltip();
-        ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28);
+        ImGui::PushTextWrapPos(std::min(ImGui::GetFontSize() * 28, ImGui::GetIO().DisplaySize.x * 0.8f));  // within a phone's width
         ImGui::TextUnformatted(text);
         ImGui::PopTextWrapPos();
         ImGui::EndTooltip();
@@ -87,15 +87,15 @@ void panel_controls(AppState& state) {
 
     ImGui::TextDisabled("Model");
     if (ImGui::InputInt("d_model", &c.d_model, 1, 8)) changed = true;
-    record_item(state, "d_model");
+    record_text_field(state, "d_model", "d_model", true);
     help("Width of every token vector. The heads split it: each head works in d_k = d_model / heads dimensions.");
     field_message(state, "d_model");
     if (ImGui::InputInt("heads", &c.heads, 1, 1)) changed = true;
-    record_item(state, "heads");
+    record_text_field(state, "heads", "heads", true);
     help("Number of attention heads. Must divide d_model.");
     field_message(state, "heads");
     if (ImGui::InputScalar("seed", ImGuiDataType_U64, &c.seed)) changed = true;
-    record_item(state, "seed");
+    record_text_field(state, "seed", "seed", false);
     help("Every generated embedding and weight matrix comes from this seed.");
     field_message(state, "seed");
     changed |= enum_combo(state, "tokenizer", c.tokenizer, {Tokenizer::words, Tokenizer::chars});
@@ -114,6 +114,7 @@ void panel_controls(AppState& state) {
     field_message(state, "mask");
     if (c.mask == MaskKind::padding) {
         if (ImGui::InputText("pad token", &c.pad_token)) changed = true;
+        record_text_field(state, "pad_token", "pad token", false);
         field_message(state, "pad_token");
     }
 
@@ -128,7 +129,7 @@ void panel_controls(AppState& state) {
     const PatternKind kind = c.pattern.kind;
     if (kind != PatternKind::full) {
         if (ImGui::InputInt("window", &c.pattern.window)) changed = true;
-        record_item(state, "window");
+        record_text_field(state, "window", "window", true);
         field_message(state, "pattern.window");
     }
     if (kind == PatternKind::sliding_global || kind == PatternKind::bigbird) {
@@ -142,22 +143,22 @@ void panel_controls(AppState& state) {
                 changed = true;
             }
         }
-        record_item(state, "global");
+        record_text_field(state, "global", "global tokens", false);
         help("Indices of the tokens that see, and are seen by, every token — e.g. 0 for [CLS]. Comma-separated.");
         field_message(state, "pattern.global");
     }
     if (kind == PatternKind::bigbird) {
         if (ImGui::InputInt("random keys", &c.pattern.random)) changed = true;
-        record_item(state, "random");
+        record_text_field(state, "random", "random keys", true);
         field_message(state, "pattern.random");
     }
     if (kind == PatternKind::strided) {
         if (ImGui::InputInt("stride", &c.pattern.stride)) changed = true;
-        record_item(state, "stride");
+        record_text_field(state, "stride", "stride", true);
         field_message(state, "pattern.stride");
     }
     if (ImGui::InputInt("Linformer k", &c.linformer_k)) changed = true;
-    record_item(state, "linformer_k");
+    record_text_field(state, "linformer_k", "Linformer k", true);
     help("0 = off. k > 0 projects keys and values along the sequence to k rows (Linformer): scores become T×k.");
     field_message(state, "linformer_k");
     field_message(state, "weights");
@@ -174,11 +175,11 @@ void panel_controls(AppState& state) {
     record_item(state, "scale");
     if (c.scale.kind == ScaleKind::number) {
         if (ImGui::InputDouble("scale value", &c.scale.value, 0.0, 0.0, "%.6g")) changed = true;
-        record_item(state, "scale_value");
+        record_text_field(state, "scale_value", "scale value", false);
     }
     field_message(state, "scale");
     if (ImGui::InputDouble("temperature", &c.temperature, 0.1, 1.0, "%.6g")) changed = true;
-    record_item(state, "temperature");
+    record_text_field(state, "temperature", "temperature", true);
     help("Divides the scaled scores before the softmax: below 1 sharpens the weights, above 1 flattens them.");
     field_message(state, "temperature");
 
@@ -199,7 +200,7 @@ void panel_controls(AppState& state) {
         const Stats& s = state.trace->stats;
         ImGui::Separator();
         ImGui::TextDisabled("Cost of this configuration");
-        ImGui::Text("%.4g MFLOP · %.4g KiB · %.3f ms (%s)", s.flops / 1e6, s.bytes / 1024, s.ms.total, s.kernel_path.c_str());
+        ImGui::TextWrapped("%.4g MFLOP · %.4g KiB · %.3f ms (%s)", s.flops / 1e6, s.bytes / 1024, s.ms.total, s.kernel_path.c_str());
         record_item(state, "cost_readout");
         const Trace& t = *state.trace;
         const double pairs = static_cast<double>(t.T) * t.N;

@@ -76,7 +76,7 @@ void panel_input(AppState& state) {
         state.config.embeddings.reset();
         state.dirty = true;
     }
-    record_item(state, "text_box");
+    record_text_field(state, "text_box", "##sentence", false);
     error_line(field_error(state, "text"));
     error_line(field_error(state, "tokens"));
     error_line(field_error(state, "embeddings"));
@@ -91,7 +91,7 @@ void panel_input(AppState& state) {
             state.config.source_embeddings.reset();
             state.dirty = true;
         }
-        record_item(state, "source_box");
+        record_text_field(state, "source_box", "##source", false);
         error_line(field_error(state, "source_text"));
         error_line(field_error(state, "source_tokens"));
     }

@@ -141,6 +141,7 @@ bool right_controls(AppState& state, Config& c) {
     ImGui::TableNextColumn();
     ImGui::SetNextItemWidth(w);
     changed |= ImGui::InputInt("heads", &c.heads, 1, 1);
+    record_text_field(state, "compare_heads", "heads", true);
     ImGui::TableNextColumn();
     ImGui::SetNextItemWidth(w);
     changed |= enum_combo("mask", c.mask, {MaskKind::none, MaskKind::causal, MaskKind::padding});
@@ -156,9 +157,11 @@ bool right_controls(AppState& state, Config& c) {
     ImGui::TableNextColumn();
     ImGui::SetNextItemWidth(w);
     changed |= ImGui::InputInt("window", &c.pattern.window);
+    record_text_field(state, "compare_window", "window", true);
     ImGui::TableNextColumn();
     ImGui::SetNextItemWidth(w);
     changed |= ImGui::InputInt("Linformer k", &c.linformer_k);
+    record_text_field(state, "compare_linformer_k", "Linformer k", true);
     ImGui::TableNextColumn();
     const char* scale_names[] = {"1/√d_k", "1/√d_model", "a number"};
     int scale_kind = static_cast<int>(c.scale.kind);
@@ -171,10 +174,12 @@ bool right_controls(AppState& state, Config& c) {
     if (c.scale.kind == ScaleKind::number) {
         ImGui::SetNextItemWidth(w);
         changed |= ImGui::InputDouble("scale value", &c.scale.value, 0.0, 0.0, "%.6g");
+        record_text_field(state, "compare_scale_value", "scale value", false);
     }
     ImGui::TableNextColumn();
     ImGui::SetNextItemWidth(w);
     changed |= ImGui::InputDouble("temperature", &c.temperature, 0.1, 1.0, "%.6g");
+    record_text_field(state, "compare_temperature", "temperature", true);
     ImGui::TableNextColumn();
     ImGui::SetNextItemWidth(w);
     changed |= enum_combo("variant", c.variant, {Variant::standard, Variant::seed_module});
@@ -365,10 +370,12 @@ void view_compare(AppState& state) {
         return;
     }
 
-    // Row 1: the two weights heatmaps, the right one carrying the shared [0, 1] legend.
+    // Row 1: the two weights heatmaps, the right one carrying the shared [0, 1] legend. On a
+    // narrow screen the four panes stack, each the full width, and the view scrolls.
     const float line = ImGui::GetTextLineHeight();
     const ImVec2 avail = ImGui::GetContentRegionAvail();
-    const float half = (avail.x - ImGui::GetStyle().ItemSpacing.x) / 2;
+    const bool stacked = state.narrow;
+    const float half = stacked ? avail.x : (avail.x - ImGui::GetStyle().ItemSpacing.x) / 2;
     const float row_h = std::clamp((avail.y - 2 * line) / 2, 8 * line, 22 * line);
     constexpr float legend_w = 70;
 
@@ -378,7 +385,7 @@ void view_compare(AppState& state) {
                                      left.heads[head].weights, &left.heads[head].mask);
     if (le.clicked) state.pinned = le.clicked;
     ImGui::EndChild();
-    ImGui::SameLine();
+    if (!stacked) ImGui::SameLine();
     ImGui::BeginChild("##cmp_right", ImVec2(half, row_h), false, kPane);
     ImGui::Text("right: head %d weights", right_head);
     if (!cmp.error.empty()) {
@@ -394,7 +401,7 @@ void view_compare(AppState& state) {
 
     // Row 2: the difference (left half), the outputs and costs (right half).
     const DiffCache& d = differences_of(left, right, head, state.trace_version);
-    ImGui::BeginChild("##cmp_diff", ImVec2(half, 0), false, kPane);
+    ImGui::BeginChild("##cmp_diff", ImVec2(half, stacked ? row_h : 0), false, kPane);
     if (d.weights_match) {
         ImGui::Text("right − left, head %d weights", head);
         // A little narrower than the pane: the diverging legend's labels are wider than the weights' "0" and "1".
@@ -414,8 +421,12 @@ void view_compare(AppState& state) {
         ImGui::TextWrapped("No cell-by-cell difference: the two sides have different shapes (T = %d vs %d).", left.T, right.T);
     }
     ImGui::EndChild();
-    ImGui::SameLine();
-    ImGui::BeginChild("##cmp_costs", ImVec2(half, 0));
+    if (stacked) {
+        ImGui::BeginGroup();  // below the panes, in the view's own scrolling
+    } else {
+        ImGui::SameLine();
+        ImGui::BeginChild("##cmp_costs", ImVec2(half, 0));
+    }
     ImGui::TextUnformatted("Outputs (T × d_model, after W_o)");
     if (d.outputs_match) {
         const std::string largest = format_value(d.output.largest);
@@ -431,7 +442,8 @@ void view_compare(AppState& state) {
     }
     ImGui::Spacing();
     cost_table(left, right);
-    ImGui::EndChild();
+    if (stacked) ImGui::EndGroup();
+    else ImGui::EndChild();
 }
 
 }  // namespace attnviz::app

@@ -114,8 +114,10 @@ void view_lines(AppState& state) {
     if (trace.kept_head >= 0)
         ImGui::TextWrapped("Long sequence: only head %d's weights are kept (all %d heads' T×N matrices would not fit the page's "
                            "memory); select another head to see its lines.", trace.kept_head, H);
-    ImGui::TextDisabled("Line opacity = weight. Hover a token to isolate its lines.%s",
-                        keys_are_tokens ? "" : " Linformer: the right column holds the k projected keys.");
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("Line opacity = weight. %s a token to isolate its lines.%s", state.touch ? "Long-press" : "Hover",
+                       keys_are_tokens ? "" : " Linformer: the right column holds the k projected keys.");
+    ImGui::PopStyleColor();
 
     // The hover readout line is reserved before the canvas so the layout does not jump.
     const ImVec2 readout_at = ImGui::GetCursorScreenPos();
@@ -232,7 +234,7 @@ void view_lines(AppState& state) {
     record_item(state, "lines_canvas");
 
     // The readout: which token, how many lines it has, and whose weights are printed.
-    std::string readout = "Hover a query (left) or a key (right).";
+    std::string readout = state.touch ? "Long-press a query (left) or a key (right)." : "Hover a query (left) or a key (right).";
     if (hovered >= 0) {
         readout = std::string(key_side ? "key " : "query ") + std::to_string(hovered) + " \"" +
                   (key_side ? key_label(hovered) : trace.tokens[hovered]) + "\": " + std::to_string(drawn) +

@@ -1,5 +1,7 @@
 // view_matrices — any matrix of the trace, large: pick it by name (and head), read its shape
 // and range, zoom and pan in the heatmap, pin a query×key cell, export it as CSV.
+#include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "app.hpp"
@@ -43,7 +45,7 @@ void view_matrices(AppState& state) {
 
     matrix_combo(state, trace);
     if (m.per_head) {
-        ImGui::SameLine(0, 18);
+        if (!state.narrow) ImGui::SameLine(0, 18);  // a phone's line has no room for both
         head_selector(state, "matrices");
     }
     if (m.applies()) {
@@ -59,14 +61,16 @@ void view_matrices(AppState& state) {
         ImGui::TextWrapped("\"%s\" is not a matrix of the trace. Pick one above.", state.matrix.c_str());
         return;
     }
-    if (m.per_head) ImGui::Text("%s · head %d — %s", m.name, shown_head(state), m.meaning);
-    else ImGui::Text("%s — %s", m.name, m.meaning);
+    if (m.per_head) ImGui::TextWrapped("%s · head %d — %s", m.name, shown_head(state), m.meaning);
+    else ImGui::TextWrapped("%s — %s", m.name, m.meaning);
     if (!m.applies()) {
         ImGui::TextDisabled("Not part of this configuration (the trace holds it as null).");
         return;
     }
-    ImGui::TextDisabled("shape %s (%s × %s) · %s: %s", shape_text(m).c_str(), m.row_axis, m.col_axis, m.is_mask ? "mask" : "range",
-                        range_text(m).c_str());
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("shape %s (%s × %s) · %s: %s", shape_text(m).c_str(), m.row_axis, m.col_axis, m.is_mask ? "mask" : "range",
+                       range_text(m).c_str());
+    ImGui::PopStyleColor();
 
     // The width leaves the legend's numbers room (the widget reserves less than a long value needs).
     // Only query×key matrices have a cell the worked-out panel can explain.
@@ -75,6 +79,18 @@ void view_matrices(AppState& state) {
                                              state.trace_version, query_key && state.pinned ? &*state.pinned : nullptr, true, 160.0f);
     state.layout["matrix_grid"] = events.grid;
     if (query_key && events.clicked) state.pinned = events.clicked;
+    if (events.zoom > 1.0f) {  // which part of the matrix is on screen, since its labels may be off it
+        const Rect& c = events.cells;
+        char zoom[32], shown[96];
+        std::snprintf(zoom, sizeof zoom, "%.1f×", events.zoom);
+        std::snprintf(shown, sizeof shown, "%s %d–%d, %s %d–%d", m.row_axis, static_cast<int>(c.y), static_cast<int>(std::ceil(c.y + c.h)) - 1,
+                      m.col_axis, static_cast<int>(c.x), static_cast<int>(std::ceil(c.x + c.w)) - 1);
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+        ImGui::TextWrapped("zoom %s: %s shown · %s to reset", zoom, shown, state.touch ? "double-tap" : "double-click");
+        ImGui::PopStyleColor();
+        state.readout["matrix_zoom"] = zoom;
+        state.readout["matrix_shown"] = shown;
+    }
 }
 
 }  // namespace attnviz::app

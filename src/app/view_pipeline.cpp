@@ -191,8 +191,14 @@ void view_pipeline(AppState& state) {
     const ImVec2 view_min = ImGui::GetWindowPos(), view_size = ImGui::GetWindowSize();
     state.layout["pipeline_view"] = {view_min.x, view_min.y, view_size.x, view_size.y};  // the scrolling region (tests scroll it)
     head_selector(state, "pipeline");
-    ImGui::SameLine(0, 18);
-    ImGui::TextDisabled("click a scores, scaled or weights cell to work it out →");
+    if (state.narrow) {  // the worked-out cell is another tab, and the line has no room beside the heads
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+        ImGui::TextWrapped("%s a scores, scaled or weights cell, then open the Cell tab to see it worked out.", state.touch ? "Tap" : "Click");
+        ImGui::PopStyleColor();
+    } else {
+        ImGui::SameLine(0, 18);
+        ImGui::TextDisabled("click a scores, scaled or weights cell to work it out →");
+    }
 
     if (trace.skips_qkv_projection || trace.scales_by_sqrt_dmodel) {
         ImGui::PushStyleColor(ImGuiCol_Text, kDepartureColor);

@@ -18,13 +18,14 @@ const CHROMIUM_FLAGS = [
   '--disable-sync', '--disable-quic',
 ];
 
-// Starts the server and the browser; returns a session whose close() stops both.
-export async function openApp({ width = 1280, height = 720, hash = '', query = '' } = {}) {
+// Starts the server and the browser; returns a session whose close() stops both. `device`
+// adds browser-context options for mobile emulation: { isMobile, hasTouch, deviceScaleFactor }.
+export async function openApp({ width = 1280, height = 720, hash = '', query = '', device = {} } = {}) {
   const site = await startServer({ root: WEB, host: '127.0.0.1', port: 0 });
   let browser;
   try {
     browser = await chromium.launch({ executablePath: process.env.ATTNVIZ_CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_FLAGS });
-    const context = await browser.newContext({ viewport: { width, height } });
+    const context = await browser.newContext({ viewport: { width, height }, ...device });
     const page = await context.newPage();
     const consoleLines = [];
     const requested = [];
@@ -125,4 +126,33 @@ export async function pixelStats(context, png) {
   } finally {
     await scratch.close();
   }
+}
+
+// A tap on a recorded widget rectangle (touch events; the context needs hasTouch), then frames
+// for the app's press and release (touch.cpp plays a tap over two frames).
+export async function tap(page, rect, fx = 0.5, fy = 0.5) {
+  await page.touchscreen.tap(rect.x + rect.w * fx, rect.y + rect.h * fy);
+  await waitFrames(page, 4);
+}
+
+// Touch points through the DevTools protocol, as fingers move on a screen: `paths` is one array
+// of {x, y} per finger, all of the same length; the fingers touch at the first point, move through
+// the others one frame apart and lift at the last. The first move follows the touch at once, as a
+// finger that drags does (held still for 450 ms it would be a long press, and frames are slow here).
+export async function touchGesture(page, paths) {
+  const cdp = await page.context().newCDPSession(page);
+  const at = (k) => paths.map((p, id) => ({ x: p[k].x, y: p[k].y, id }));
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(0) });
+  for (let k = 1; k < paths[0].length; ++k) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(k) });
+    await waitFrames(page, 1);
+  }
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await waitFrames(page, 4);
+  await cdp.detach();
+}
+
+// A straight path from a to b in n steps (n + 1 points).
+export function line(a, b, n = 8) {
+  return Array.from({ length: n + 1 }, (_, k) => ({ x: a.x + (b.x - a.x) * k / n, y: a.y + (b.y - a.y) * k / n }));
 }
