@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "attnviz/core.hpp"
+#include "attnviz/model.hpp"
 #include "json_writer.hpp"
 #include "utf8.hpp"
 
@@ -77,6 +78,7 @@ Sequences validate(const Config& config);                 // throws FieldError
 void write_config(json::Writer& out, const Config& config);
 void write_head(json::Writer& out, const HeadTrace& head);                    // a HeadTrace as the Trace JSON has it
 void write_tokens(json::Writer& out, const std::vector<std::string>& tokens);  // an array of strings
+void write_model_config(json::Writer& out, const ModelConfig& config);        // nanoGPT's field names, plus "tied"
 
 // A matrix as an array of rows; (0, 0) = not part of this trace = null.
 template <class T>

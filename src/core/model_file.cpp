@@ -428,15 +428,7 @@ Model read_model(std::string_view bytes, std::string_view vocab_json, std::size_
 //-----------------------------------------------------------------------------
 std::string config_json(const ModelConfig& c) {
     json::Writer out;
-    out.begin_object();
-    out.key("block_size"); out.integer(c.block_size);
-    out.key("vocab_size"); out.integer(c.vocab_size);
-    out.key("n_layer"); out.integer(c.n_layer);
-    out.key("n_head"); out.integer(c.n_head);
-    out.key("n_embd"); out.integer(c.n_embd);
-    out.key("bias"); out.boolean(c.bias);
-    out.key("tied"); out.boolean(c.tied);
-    out.end_object();
+    detail::write_model_config(out, c);
     return out.take();
 }
 
@@ -450,7 +442,19 @@ std::string tokens_json(const std::vector<std::string>& tokens) {
 
 }  // namespace
 
-std::string save_model(const Model& model) {
+void detail::write_model_config(json::Writer& out, const ModelConfig& c) {
+    out.begin_object();
+    out.key("block_size"); out.integer(c.block_size);
+    out.key("vocab_size"); out.integer(c.vocab_size);
+    out.key("n_layer"); out.integer(c.n_layer);
+    out.key("n_head"); out.integer(c.n_head);
+    out.key("n_embd"); out.integer(c.n_embd);
+    out.key("bias"); out.boolean(c.bias);
+    out.key("tied"); out.boolean(c.tied);
+    out.end_object();
+}
+
+std::string save_model(const Model& model, FileDtype dtype) {
     const ModelConfig& c = model.config;
     const std::vector<std::string>& tokens = model.vocab.tokens;
     assert(model.params.size() == parameter_count(c) && "save_model: params must hold parameter_count(config) floats");
@@ -464,7 +468,7 @@ std::string save_model(const Model& model) {
 
     std::vector<safetensors::TensorOut> out;
     for (const TensorSpec& spec : parameter_specs(c))
-        if (c.bias || !spec.is_bias) out.push_back({spec.name, spec.shape, model.params.data() + spec.offset});
+        if (c.bias || !spec.is_bias) out.push_back({spec.name, spec.shape, model.params.data() + spec.offset, dtype == FileDtype::f16});
     return safetensors::write(metadata, out);
 }
 

@@ -298,19 +298,9 @@ void write_roles(Writer& out, const HeadRoles& r) {
 }  // namespace
 
 std::string model_trace_to_json(const ModelTrace& t, const Model& model, bool pretty) {
-    const ModelConfig& mc = model.config;
     Writer out(pretty);
     out.begin_object();
-    out.key("model");
-    out.begin_object();
-    out.key("block_size"); out.integer(mc.block_size);
-    out.key("vocab_size"); out.integer(mc.vocab_size);
-    out.key("n_layer"); out.integer(mc.n_layer);
-    out.key("n_head"); out.integer(mc.n_head);
-    out.key("n_embd"); out.integer(mc.n_embd);
-    out.key("bias"); out.boolean(mc.bias);
-    out.key("tied"); out.boolean(mc.tied);
-    out.end_object();
+    out.key("model"); detail::write_model_config(out, model.config);
     out.key("tokens"); detail::write_tokens(out, t.tokens.text);
     out.key("ids");
     out.begin_array();

@@ -2,6 +2,7 @@
 #include "safetensors.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -202,6 +203,23 @@ float f16_to_float(std::uint16_t bits) {
     return from_bits(sign | (exponent + 112) << 23 | mantissa << 13);          // rebias 15 -> 127
 }
 
+std::uint16_t float_to_f16(float x) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    const std::uint16_t sign = static_cast<std::uint16_t>(bits >> 16 & 0x8000u);
+    const std::uint32_t magnitude = bits & 0x7FFFFFFFu;
+    if (magnitude > 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7E00u);  // NaN
+    if (magnitude >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u); // rounds past 65504: infinity
+    if (magnitude < 0x38800000u) {  // below 2^-14: a subnormal half, round(|x|·2^24), ties to even
+        const float scaled = std::fabs(x) * 0x1p24f;  // exact: a power-of-two scaling
+        return static_cast<std::uint16_t>(sign | static_cast<std::uint16_t>(std::nearbyint(scaled)));
+    }
+    // a normal half: rebias the exponent (127 -> 15) and round the mantissa's 13 dropped bits to
+    // nearest, ties to even (a carry into the exponent is the right result)
+    const std::uint32_t rounded = magnitude - 0x38000000u + 0xFFFu + (magnitude >> 13 & 1u);
+    return static_cast<std::uint16_t>(sign | rounded >> 13);
+}
+
 float bf16_to_float(std::uint16_t bits) { return from_bits(std::uint32_t{bits} << 16); }
 
 float read_float(const TensorInfo& tensor, std::string_view data, std::size_t i) {
@@ -242,8 +260,9 @@ std::string write(const Metadata& metadata, const std::vector<TensorOut>& tensor
         sizes.push_back(size);
         header.key(t.name);
         header.begin_object();
+        const std::uint64_t width = t.f16 ? 2 : 4;
         header.key("dtype");
-        header.string("F32");
+        header.string(t.f16 ? "F16" : "F32");
         header.key("shape");
         header.begin_array();
         for (std::size_t d : t.shape) header.integer(static_cast<std::int64_t>(d));
@@ -251,10 +270,10 @@ std::string write(const Metadata& metadata, const std::vector<TensorOut>& tensor
         header.key("data_offsets");
         header.begin_array();
         header.integer(static_cast<std::int64_t>(offset));
-        header.integer(static_cast<std::int64_t>(offset + 4 * std::uint64_t{size}));
+        header.integer(static_cast<std::int64_t>(offset + width * size));
         header.end_array();
         header.end_object();
-        offset += 4 * std::uint64_t{size};
+        offset += width * size;
     }
     header.end_object();
     std::string json = header.take();
@@ -267,8 +286,12 @@ std::string write(const Metadata& metadata, const std::vector<TensorOut>& tensor
     for (std::size_t t = 0; t < tensors.size(); ++t)
         for (std::size_t i = 0; i < sizes[t]; ++i) {
             std::uint32_t bits;
-            std::memcpy(&bits, &tensors[t].values[i], sizeof bits);
-            for (int k = 0; k < 4; ++k) *out++ = static_cast<char>(bits >> (8 * k) & 0xFF);
+            if (tensors[t].f16) {
+                bits = float_to_f16(tensors[t].values[i]);
+            } else {
+                std::memcpy(&bits, &tensors[t].values[i], sizeof bits);
+            }
+            for (int k = 0; k < (tensors[t].f16 ? 2 : 4); ++k) *out++ = static_cast<char>(bits >> (8 * k) & 0xFF);
         }
     return file;
 }

@@ -66,13 +66,15 @@ void read_floats(float* out, const TensorInfo& tensor, std::string_view data);
 float read_float(const TensorInfo& tensor, std::string_view data, std::size_t i);
 
 float f16_to_float(std::uint16_t bits);   // IEEE binary16, subnormals, infinities and NaN included
+std::uint16_t float_to_f16(float x);      // the nearest binary16 (ties to even); past 65504 infinity, NaN stays NaN
 float bf16_to_float(std::uint16_t bits);  // bfloat16: the top half of a float32
 
-// One tensor to write, as float32.
+// One tensor to write, as float32 or rounded to float16.
 struct TensorOut {
     std::string              name;
     std::vector<std::size_t> shape;
-    const float*             values;  // (product of shape)
+    const float*             values;        // (product of shape)
+    bool                     f16 = false;   // write "F16": each value rounded by float_to_f16
 };
 
 using Metadata = std::vector<std::pair<std::string, std::string>>;  // (key, value), keys distinct

@@ -673,3 +673,45 @@ TEST_CASE("model_file: gaps between tensors and bytes after the last are allowed
     }
     CHECK(refused == file.size());
 }
+
+TEST_CASE("model_file: float_to_f16 rounds to nearest, ties to even, and inverts f16_to_float", "[model_file]") {
+    using attnviz::safetensors::f16_to_float;
+    using attnviz::safetensors::float_to_f16;
+    for (std::uint32_t h = 0; h < 65536; ++h) {
+        const float f = f16_to_float(static_cast<std::uint16_t>(h));
+        if (std::isnan(f)) {
+            CHECK(std::isnan(f16_to_float(float_to_f16(f))));
+            continue;
+        }
+        INFO("half bits " << h);
+        REQUIRE(float_to_f16(f) == h);
+        // the midpoint to the next half up rounds to the even one of the two (finite, not at the top)
+        const std::uint16_t next = static_cast<std::uint16_t>(h + 1);
+        if ((h & 0x7FFF) < 0x7BFF) {
+            const double mid = (static_cast<double>(f) + f16_to_float(next)) / 2;
+            const std::uint16_t even = (h & 1) ? next : static_cast<std::uint16_t>(h);
+            CHECK(float_to_f16(static_cast<float>(mid)) == even);
+            const double past_mid = mid + (static_cast<double>(f16_to_float(next)) - f) / 64;  // toward next
+            CHECK(float_to_f16(static_cast<float>(past_mid)) == next);
+        }
+    }
+    CHECK(float_to_f16(65519.0f) == 0x7BFF);   // 65504, the largest half
+    CHECK(float_to_f16(65520.0f) == 0x7C00);   // rounds past it: infinity
+    CHECK(float_to_f16(-1e9f) == 0xFC00);
+    CHECK(float_to_f16(1e-9f) == 0x0000);      // below half the smallest subnormal
+}
+
+TEST_CASE("model_file: an F16 file holds every value rounded to float16 and loads as those values", "[model_file]") {
+    Model model = tiny_model(true, true);
+    for (float& v : model.params) v = std::max(-60000.0f, std::min(60000.0f, v));  // within float16's range
+    const std::string file = attnviz::save_model(model, attnviz::FileDtype::f16);
+    const Parts parts = split(file);
+    for (const auto& entry : parts.entries) CHECK(entry.dtype == "F16");
+    const Model loaded = must_load(file);
+    REQUIRE(loaded.params.size() == model.params.size());
+    for (std::size_t i = 0; i < model.params.size(); ++i) {
+        const float want = attnviz::safetensors::f16_to_float(attnviz::safetensors::float_to_f16(model.params[i]));
+        REQUIRE(std::memcmp(&loaded.params[i], &want, sizeof want) == 0);
+    }
+    CHECK(attnviz::save_model(loaded, attnviz::FileDtype::f16) == file);
+}

@@ -8,7 +8,7 @@
 # native:fuzz-replay-<target>, and merges never drop it),
 # and run again. Not part of CI: CI replays the corpora (native:fuzz-replay-*) in every native build.
 #
-# Targets: tokenizer config url_state run (default: all). Needs clang and libclang-rt-14-dev
+# Targets: tokenizer config url_state run model_file (default: all). Needs clang and libclang-rt-14-dev
 # (installed here if missing). Prints per target: seconds run, executions, corpus size.
 set -euo pipefail
 
@@ -17,7 +17,7 @@ BUILD="${ATTNVIZ_BUILD_DIR:-$ROOT/build}/fuzz"
 MINUTES="${1:?usage: tests/fuzz/run.sh MINUTES [TARGET...]}"
 shift
 TARGETS=("$@")
-[ "${#TARGETS[@]}" -gt 0 ] || TARGETS=(config run url_state tokenizer)
+[ "${#TARGETS[@]}" -gt 0 ] || TARGETS=(config run url_state tokenizer model_file)
 
 log() { printf '\033[1;34m[fuzz]\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -144,12 +144,17 @@ Expected<Model> init_model(const ModelConfig& config, Vocabulary vocab, std::uin
 // 5. Model file (safetensors)
 //-----------------------------------------------------------------------------
 // Writes the model as safetensors: an 8-byte little-endian header length, a JSON header (each
-// tensor's dtype "F32", shape, data_offsets; "__metadata__" with string values: "format": "pt",
+// tensor's dtype "F32" (or "F16"), shape, data_offsets; "__metadata__" with string values: "format": "pt",
 // "attnviz_model": "1", "config" (ModelConfig as JSON, nanoGPT's field names), "vocab" (JSON list
 // of the token texts), "unk_token" / "bos_token" (their texts, when present), and every entry of
 // model.metadata), then the tensors' little-endian float32 bytes in parameter_specs order.
-// Biases are left out when config.bias is false; lm_head only when untied.
-std::string save_model(const Model& model);
+// Biases are left out when config.bias is false; lm_head only when untied. FileDtype::f16 rounds
+// every value to IEEE float16 (nearest, ties to even; "F16"): half the bytes, the precision the
+// shipped model needs (its card's losses are measured on the rounded weights). Model::metadata
+// entries named like the model's own (format, attnviz_model, config, vocab, unk_token, bos_token,
+// n_head) are not written: the model's values win.
+enum class FileDtype { f32, f16 };
+std::string save_model(const Model& model, FileDtype dtype = FileDtype::f32);
 
 // Reads a safetensors file: attnviz's own, or a nanoGPT-shaped character model saved from
 // PyTorch (names with or without the "transformer." prefix; F32, F16 or BF16; biases all present
