@@ -37,7 +37,8 @@ constexpr const char* kUsage =
     "  --seed N            the model's and the batches' seed (default 1337)\n"
     "  --threads N         threads (default: every core); the weights do not depend on it\n"
     "  --eval-every N      validation loss every N steps (default 250)\n"
-    "  --card-only         do not train: read OUT.safetensors and write its card again\n";
+    "  --card-only         do not train: read OUT.safetensors and write its card again (keeping\n"
+    "                      the training time and curve of an existing OUT.card.json)\n";
 
 [[noreturn]] void die(const std::string& message) {
     std::fprintf(stderr, "attnviz-train: %s\n", message.c_str());
@@ -263,6 +264,11 @@ int main(int argc, char** argv) {
         card["training_seconds"] = train_seconds;
         card["training_threads"] = opt.train.threads;
         card["curve"] = curve;
+    } else if (std::ifstream previous(opt.out + ".card.json"); previous) {
+        // the run's own record (its time, its curve) stays: a card written again keeps it
+        const nlohmann::json old = nlohmann::json::parse(previous, nullptr, false);
+        for (const char* key : {"training_seconds", "training_threads", "curve"})
+            if (old.is_object() && old.contains(key)) card[key] = old[key];
     }
     card["corpus"] = {{"english_categories", opt.corpus.english},
                       {"chinese_files", opt.corpus.chinese},
@@ -271,7 +277,7 @@ int main(int argc, char** argv) {
                       {"split", "one document in 10 by a seeded hash of its text goes to validation"}};
     card["english"] = language(en_train, en_val, stats.en_train, stats.en_val);
     card["chinese"] = language(zh_train, zh_val, stats.zh_train, stats.zh_val);
-    card["head_roles"] = head_roles_json(model);
+    card["head_roles"] = nlohmann::json::parse(head_roles_json(model));
     write_file(opt.out + ".card.json", card.dump(2) + "\n");
     std::fprintf(stderr, "wrote %s.card.json; English validation %.4f (bigram %.4f), Chinese %.4f (bigram %.4f); total %s\n",
                  opt.out.c_str(), card["english"]["val_loss"].get<double>(), card["english"]["bigram_val_loss"].get<double>(),

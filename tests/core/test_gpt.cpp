@@ -305,3 +305,58 @@ TEST_CASE("gpt_forward and gpt_backward give the same bits with 1 and 2 threads"
     // a fresh model predicts about uniformly: loss near ln(V)
     CHECK(std::abs(losses[0] - std::log(37.0)) < 0.1);
 }
+
+TEST_CASE("backward at training sizes: sums longer than one cache block of k (K > 256) add up like float64", "[gpt]") {
+    // matmul_backward's dweight sums over N = B·T rows and attention's products over T keys: at the
+    // shipped model's sizes both run through several k-slices of the packed matmul, accumulating.
+    const int N = 600, C = 40, OC = 70;
+    const auto x = random_floats(N * C, 1.0f, 21), w = random_floats(OC * C, 1.0f, 22), dout = random_floats(N * OC, 1.0f, 23);
+    std::vector<float> dx(N * C, 0.5f), dw(OC * C, 0.25f), db(OC, 0.0f);  // backward adds to what is there
+    gpt::matmul_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), N, C, OC);
+    Vec want_dw(OC * C, 0.25), want_dx(N * C, 0.5);
+    for (int n = 0; n < N; ++n)
+        for (int o = 0; o < OC; ++o)
+            for (int c = 0; c < C; ++c) {
+                want_dw[o * C + c] += static_cast<double>(dout[n * OC + o]) * x[n * C + c];
+                want_dx[n * C + c] += static_cast<double>(dout[n * OC + o]) * w[o * C + c];
+            }
+    require_close(dw, want_dw, "dweight (K = 600)", 1e-5);
+    require_close(dx, want_dx, "dinp", 1e-5);
+
+    const int T = 300, AC = 32, H = 2;
+    const auto qkv = random_floats(T * 3 * AC, 1.0f, 24), r = random_floats(T * AC, 1.0f, 25);
+    std::vector<float> out(T * AC), att(H * T * T), dqkv(qkv.size(), 0.0f);
+    gpt::attention_forward(out.data(), att.data(), qkv.data(), 1, T, AC, H);
+    require_close(out, ref_attention(to_double(qkv), 1, T, AC, H), "attention forward (T = 300)", 1e-5);
+    gpt::attention_backward(dqkv.data(), r.data(), qkv.data(), att.data(), 1, T, AC, H);
+    // every coordinate of the values' gradient, which is linear (dv = attᵀ·r), and a sample of 40
+    // query and key coordinates by central differences of the float64 reference
+    Vec want_dv(T * AC, 0.0);
+    const int hs = AC / H;
+    for (int h = 0; h < H; ++h)
+        for (int i = 0; i < T; ++i)
+            for (int j = 0; j <= i; ++j)
+                for (int c = 0; c < hs; ++c)
+                    want_dv[j * AC + h * hs + c] += static_cast<double>(att[(h * T + i) * T + j]) * r[i * AC + h * hs + c];
+    std::vector<float> dv(T * AC);
+    for (int t = 0; t < T; ++t)
+        for (int c = 0; c < AC; ++c) dv[t * AC + c] = dqkv[t * 3 * AC + 2 * AC + c];
+    require_close(dv, want_dv, "dv (T = 300)", 1e-5);
+    Vec base = to_double(qkv);
+    double worst = 0, scale = 0;
+    for (int k = 0; k < 40; ++k) {
+        const int t = (k * 37) % T, c = (k * 11) % (2 * AC);  // q and k channels
+        const int at = t * 3 * AC + c;
+        const double h = 1e-4, keep = base[at];
+        base[at] = keep + h;
+        const double up = weighted(ref_attention(base, 1, T, AC, H), r);
+        base[at] = keep - h;
+        const double down = weighted(ref_attention(base, 1, T, AC, H), r);
+        base[at] = keep;
+        const double numeric = (up - down) / (2 * h);
+        worst = std::max(worst, std::abs(numeric - dqkv[at]));
+        scale = std::max(scale, std::abs(numeric));
+    }
+    INFO("dq, dk sample: largest difference " << worst << " of " << scale);
+    CHECK(worst <= 1e-4 * scale + 1e-6);
+}
