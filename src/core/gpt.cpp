@@ -1,8 +1,9 @@
 // gpt.cpp — the GPT's forward and backward passes (gpt.hpp), on the engine's SIMD kernels.
 //
 // Linear layers pack their right-hand matrix once (kernels::pack / pack_transposed) and split
-// the rows of the product across threads; sums over rows (bias and LayerNorm gradients) are
-// split across columns; attention is split across (batch, head) pairs. Each output element is
+// the rows of the product across threads; LayerNorm's weight and bias gradients (sums over rows)
+// are split across columns, a Linear bias's gradient is summed on one thread; attention is split
+// across (batch, head) pairs. Each output element is
 // computed by one thread in one fixed order, so the bits do not depend on the thread count.
 #include "gpt.hpp"
 

@@ -16,6 +16,7 @@
 #include "attnviz/json.hpp"
 #include "gpt.hpp"
 #include "internal.hpp"
+#include "kernels.hpp"
 #include "random.hpp"
 
 namespace attnviz {
@@ -83,22 +84,33 @@ bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.
 Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k) {
     const std::size_t T = logits.shape(0), V = logits.shape(1);
     Predictions out;
-    std::vector<double> probs(V);
-    std::vector<int> order(V);
+    std::vector<float> probs(V);
     for (std::size_t t = 0; t < T; ++t) {
         const float* z = logits.data() + t * V;
-        // softmax, subtracting the max for numerical stability, in double
-        const double m = *std::max_element(z, z + V);
-        double sum = 0;
-        for (std::size_t j = 0; j < V; ++j) sum += (probs[j] = std::exp(z[j] - m));
-        std::iota(order.begin(), order.end(), 0);
-        std::partial_sort(order.begin(), order.begin() + top_k, order.end(),
-                          [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
-        out.top_ids.emplace_back(order.begin(), order.begin() + top_k);
+        // softmax, subtracting the max for numerical stability: exp by the vectorized kernel, the
+        // sum in double
+        float lanes_max[4] = {z[0], z[0], z[0], z[0]};  // four independent chains, not one
+        double lanes_sum[4] = {0, 0, 0, 0};
+        for (std::size_t j = 0; j < V; ++j) lanes_max[j % 4] = std::max(lanes_max[j % 4], z[j]);
+        const float m = std::max(std::max(lanes_max[0], lanes_max[1]), std::max(lanes_max[2], lanes_max[3]));
+        kernels::exp_shifted(probs.data(), z, m, static_cast<int>(V));
+        for (std::size_t j = 0; j < V; ++j) lanes_sum[j % 4] += probs[j];
+        const double sum = (lanes_sum[0] + lanes_sum[1]) + (lanes_sum[2] + lanes_sum[3]);
+        // the k largest in one pass: a candidate enters the sorted top list only if it beats its
+        // last entry (ties keep the smaller id first)
+        std::vector<int> top_ids;
+        for (int j = 0; j < static_cast<int>(V); ++j) {
+            if (static_cast<int>(top_ids.size()) == top_k && !(probs[j] > probs[top_ids.back()])) continue;
+            auto at = top_ids.end();
+            while (at != top_ids.begin() && probs[j] > probs[*(at - 1)]) --at;
+            top_ids.insert(at, j);
+            if (static_cast<int>(top_ids.size()) > top_k) top_ids.pop_back();
+        }
         std::vector<float> top;
-        for (int k = 0; k < top_k; ++k) top.push_back(static_cast<float>(probs[order[k]] / sum));
+        for (int id : top_ids) top.push_back(static_cast<float>(probs[id] / sum));
+        out.top_ids.push_back(std::move(top_ids));
         out.top_probs.push_back(std::move(top));
-        if (t + 1 < T) out.losses.push_back(static_cast<float>(std::log(sum) - (z[ids[t + 1]] - m)));
+        if (t + 1 < T) out.losses.push_back(static_cast<float>(std::log(sum) - (static_cast<double>(z[ids[t + 1]]) - m)));
     }
     for (float l : out.losses) out.mean_loss += l;
     if (!out.losses.empty()) out.mean_loss /= static_cast<double>(out.losses.size());
@@ -158,8 +170,17 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k,
     }
     out.ln_f = matrix(T, C);
     gpt::layernorm_forward(out.ln_f.data(), mean.data(), rstd.data(), x.data(), p.lnfw, p.lnfb, T, C);
-    out.logits = matrix(T, V);
-    gpt::matmul_forward(out.logits.data(), out.ln_f.data(), p.lm_head, nullptr, T, C, V);
+    // logits = ln_f·lm_headᵀ, computed as its transpose lm_head·ln_fᵀ (V, T): the operand the
+    // matmul packs is then ln_fᵀ (C×T floats) rather than lm_headᵀ (C×V, the vocabulary's size)
+    {
+        std::vector<float> packed(kernels::packed_size(C, T));
+        kernels::pack_transposed(packed.data(), out.ln_f.data(), C, C, T);
+        std::vector<float> transposed(static_cast<std::size_t>(V) * T);  // (V, T)
+        kernels::matmul_packed(transposed.data(), T, p.lm_head, packed.data(), V, C, T);
+        out.logits = matrix(T, V);
+        for (int v = 0; v < V; ++v)
+            for (int t = 0; t < T; ++t) out.logits(t, v) = transposed[static_cast<std::size_t>(v) * T + t];
+    }
     out.predictions = predict(out.logits, tokens.ids, top_k);
     return out;
 }

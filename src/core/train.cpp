@@ -131,8 +131,8 @@ StepStats Trainer::step() {
     const int B = s.config.batch_size, T = s.config.block_size;
     gpt::set_threads(s.config.threads);
     // B windows of T + 1 tokens at random positions: inputs are the first T, targets the last T.
-    // The first `repeated` windows are a span of (T + 1)/2 tokens written twice (the second copy
-    // cut to fit), the rest run on as the stream does.
+    // The first `repeated` windows are a span of ⌈(T + 1)/2⌉ tokens written twice (the second
+    // copy cut to fit), the rest run on as the stream does.
     const std::uint32_t positions = static_cast<std::uint32_t>(s.tokens.size() - T);
     const int repeated = static_cast<int>(std::lround(B * static_cast<double>(s.config.repeat_share)));
     const int span = (T + 1 + 1) / 2;

@@ -39,7 +39,7 @@ struct TrainConfig {
     float         grad_clip      = 1.0f;   // max global gradient norm; 0 = no clipping
     std::uint64_t seed           = 1337;   // the batches' positions
     float         repeat_share   = 0;      // share of each batch's sequences that repeat a passage: the
-                                           // first round(B·share) rows hold a span of (T+1)/2 tokens
+                                           // first round(B·share) rows hold a span of ⌈(T+1)/2⌉ tokens
                                            // twice over, so copying what followed before pays (induction)
     int           threads        = 1;      // natively: threads the step may use (results do not depend on it)
 };
