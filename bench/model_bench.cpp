@@ -8,7 +8,7 @@
 //   4. Training           a Trainer on a seeded token stream, one step() at a time
 //   5. Per-op profile     gpt_forward / gpt_backward / clip / AdamW re-run op by op with timers
 //   6. Ceilings           independent vector mul+add chains; the core's packed matmul at 512³
-//   7. Native driver      main(): trace | serve SHAPE THREADS | profile SHAPE THREADS STEPS | ceiling
+//   7. Native driver      main(): trace | serve SHAPE THREADS | profile SHAPE THREADS STEPS | ceiling | trace-loop
 //   8. Wasm exports       the same, for bench/model_run.mjs (one thread)
 //
 // FLOPs of one training token, as src/train/main.cpp's flops_per_token: 6 per parameter use in
@@ -66,9 +66,11 @@ struct TrainShape {
     int n_layer, n_head, n_embd, block_size, vocab_size, batch;
 };
 // "shipped": the shipped model (web/models/attnviz_char, trained by cmake/dev.sh train with batch 8);
-// "issue":   issue 10's comparison shape, where it quotes tfjs-backend-wasm and PyTorch.
-// Keep bench/train_torch.py's and bench/tfjs_gpt.mjs's copies of these in step.
-constexpr TrainShape kTrainShapes[] = {{"shipped", 4, 4, 128, 512, 4071, 8}, {"issue", 4, 4, 128, 128, 2000, 16}};
+// "issue":   issue 10's comparison shape, where it quotes tfjs-backend-wasm and PyTorch;
+// "smoke":   a tiny one, to check the harness in seconds (bench/model.sh --shapes smoke).
+// Keep bench/train_torch.py's and bench/model_run.mjs's copies of these in step.
+constexpr TrainShape kTrainShapes[] = {
+    {"shipped", 4, 4, 128, 512, 4071, 8}, {"issue", 4, 4, 128, 128, 2000, 16}, {"smoke", 2, 2, 32, 32, 100, 4}};
 
 const TrainShape* find_shape(const std::string& name) {
     for (const TrainShape& s : kTrainShapes)
@@ -563,43 +565,40 @@ double chains_gflops(long iterations) {
 }
 
 // The core's packed matmul (kernels::matmul_packed, the kernel every linear layer and attention
-// product of the trainer runs) at M = K = N = 512; rows split over `threads` as gpt.cpp splits them.
+// product of the trainer runs) at M = K = N = 512, `reps` products per thread, each thread its own
+// product (a throughput peak like the chains': one product split over both cores lasts under 3 ms,
+// too short for the second core to be reliably on it from the start). GFLOP/s of all threads.
 double matmul_gflops(int threads, int reps) {
     const int n = 512;
-    std::vector<float> A(static_cast<std::size_t>(n) * n), Bm(A.size()), C(A.size());
+    std::vector<float> A(static_cast<std::size_t>(n) * n), Bm(A.size());
     for (std::size_t i = 0; i < A.size(); ++i) {
         A[i] = static_cast<float>((i * 7919) % 1000) * 1e-3f - 0.5f;
         Bm[i] = static_cast<float>((i * 104729) % 1000) * 1e-3f - 0.5f;
     }
     std::vector<float> packed(kernels::packed_size(n, n));
     kernels::pack(packed.data(), Bm.data(), n, n, n);
-    const auto rows = [&](int i0, int i1) {
-        kernels::matmul_packed(C.data() + static_cast<std::size_t>(i0) * n, n, A.data() + static_cast<std::size_t>(i0) * n,
-                               packed.data(), i1 - i0, n, n);
+    std::vector<std::vector<float>> C(threads, std::vector<float>(A.size()));
+    const auto products = [&](int w, int count) {
+        for (int r = 0; r < count; ++r) kernels::matmul_packed(C[w].data(), n, A.data(), packed.data(), n, n, n);
     };
-    std::vector<double> ms;
-    for (int r = 0; r < reps + 1; ++r) {
-        const auto t0 = Clock::now();
+    products(0, 1);  // warm-up
+    const auto t0 = Clock::now();
 #if !defined(__EMSCRIPTEN__)
-        if (threads > 1) {
-            std::vector<std::thread> pool;
-            for (int w = 1; w < threads; ++w) pool.emplace_back(rows, n * w / threads, n * (w + 1) / threads);
-            rows(0, n / threads);
-            for (std::thread& t : pool) t.join();
-        } else
+    std::vector<std::thread> pool;
+    for (int w = 1; w < threads; ++w) pool.emplace_back(products, w, reps);
+    products(0, reps);
+    for (std::thread& t : pool) t.join();
+#else
+    products(0, reps);
 #endif
-            rows(0, n);
-        if (r > 0) ms.push_back(ms_since(t0));  // the first is a warm-up
-    }
-    (void)threads;
-    return 2.0 * n * n * n / median(ms) * 1e-6;
+    return 2.0 * n * n * n * reps * threads / ms_since(t0) * 1e-6;
 }
 
 std::string ceiling_json(const char* engine, int threads) {
     std::vector<double> chains, mm;
     for (int r = 0; r < 5; ++r) {  // interleaved, medians
         chains.push_back(chains_gflops(20000000));
-        mm.push_back(matmul_gflops(1, 5));
+        mm.push_back(matmul_gflops(1, 10));
     }
     char buf[256];
     std::snprintf(buf, sizeof buf,
@@ -617,7 +616,7 @@ std::string ceiling_json(const char* engine, int threads) {
             double sum = 0;
             for (int w = 0; w < threads; ++w) sum += per_thread[w];
             chains2.push_back(sum);
-            mm2.push_back(matmul_gflops(threads, 5));
+            mm2.push_back(matmul_gflops(threads, 10));
         }
         std::snprintf(buf, sizeof buf,
                       "\n{\"kind\":\"ceiling\",\"engine\":\"%s\",\"threads\":%d,\"chains_gflops\":%.2f,\"matmul512_gflops\":%.2f}",
@@ -625,12 +624,6 @@ std::string ceiling_json(const char* engine, int threads) {
         out += buf;
     }
 #endif
-    return out;
-}
-
-std::string escape(const std::string& s) {
-    std::string out;
-    for (char c : s) out += c == '"' || c == '\\' ? '\'' : c;
     return out;
 }
 
@@ -642,11 +635,19 @@ std::string escape(const std::string& s) {
 #if !defined(__EMSCRIPTEN__)
 namespace {
 
+// A message as a JSON string's contents: quotes and backslashes become apostrophes.
+std::string escape(const std::string& s) {
+    std::string out;
+    for (char c : s) out += c == '"' || c == '\\' ? '\'' : c;
+    return out;
+}
+
 constexpr const char* kUsage =
     "usage: attnviz-model-bench trace [MODEL] [THREADS]    model_trace of 64 and 511 characters (+ <|bos|>), JSON lines\n"
     "       attnviz-model-bench serve SHAPE THREADS         a Trainer; each 'step' line on stdin runs one step()\n"
     "       attnviz-model-bench profile SHAPE THREADS STEPS per-op times of STEPS steps (JSON)\n"
     "       attnviz-model-bench ceiling [THREADS]           mul+add chains and the packed matmul at 512^3\n"
+    "       attnviz-model-bench trace-loop CHARS REPS [MODEL] model_trace alone REPS times (for perf record)\n"
     "SHAPE: shipped | issue\n";
 
 int trace_main(const std::string& path, int threads) {
@@ -709,6 +710,17 @@ int serve_main(const TrainShape& shape, int threads) {
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "trace") return trace_main(argc > 2 ? argv[2] : "", argc > 3 ? std::atoi(argv[3]) : 1);
+    if (mode == "trace-loop" && argc >= 4) {
+        LoadedModel lm = load_or_synthesize(argc > 4 ? argv[4] : "");
+        if (!lm.error.empty()) {
+            std::fprintf(stderr, "attnviz-model-bench: %s\n", lm.error.c_str());
+            return 1;
+        }
+        std::vector<double> ms;
+        for (int r = 0; r < std::max(1, std::atoi(argv[3])); ++r) ms.push_back(time_trace(lm.model, std::atoi(argv[2]), false).trace_ms);
+        std::printf("{\"kind\":\"trace-loop\",\"chars\":%d,\"trace_ms\":%.3f,\"runs\":%zu}\n", std::atoi(argv[2]), median(ms), ms.size());
+        return 0;
+    }
     if (mode == "ceiling") {
         std::printf("%s\n", ceiling_json("attnviz native", argc > 2 ? std::atoi(argv[2]) : 2).c_str());
         return 0;

@@ -6,10 +6,17 @@
 # core in one process. MAX_T (default 4096) stops after the shapes up to that many tokens.
 # The JSON lines stay in build/bench-results/ for a closer look. Last, when build/web has been
 # built (cmake/dev.sh build), the page's load: bytes and time to first frame in headless
-# Chromium (bench/load.mjs); skipped otherwise.
+# Chromium (bench/load.mjs); skipped otherwise. Then the GPT's benchmarks (bench/model.sh: model
+# trace, training against tfjs-backend-wasm and PyTorch, per-op profiles).
+#
+#   bash bench/run.sh --model-only [bench/model.sh's options]   only the GPT's benchmarks
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ "${1:-}" = "--model-only" ]; then
+  shift
+  exec bash "$ROOT/bench/model.sh" "$@"
+fi
 MAX_T="${1:-4096}"
 NATIVE="$ROOT/build/native-bench"
 WASM="$ROOT/build/wasm-bench"
@@ -51,3 +58,6 @@ if [ -f "$ROOT/build/web/index.html" ]; then
 else
   log "no build/web/index.html: page load benchmark skipped (cmake/dev.sh build, then node bench/load.mjs)"
 fi
+
+log "the GPT: model trace, training throughput, profiles (bench/model.sh)"
+bash "$ROOT/bench/model.sh"

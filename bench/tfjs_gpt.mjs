@@ -86,9 +86,9 @@ export function tfjsGpt(tf, shape, seed = 1337) {
         optimizer.applyGradients(clipped);
         return value;
       });
-      const loss = value.dataSync()[0];
+      const lossValue = value.dataSync()[0];
       value.dispose();
-      return loss;
+      return lossValue;
     },
     dispose() {
       variables.forEach((v) => v.dispose());

@@ -1,6 +1,7 @@
-// tfjs_gradients.mjs — registers tfjs-core's gradients, which tfjs-core itself never does (the
-// union package @tensorflow/tfjs imports its dist/register_all_gradients.js; the core's node
-// bundle, tf-core.node.js, has none). That file and everything it imports are ES modules with
+// tfjs_gradients.mjs — registers tfjs-core's gradients and its chained ops (x.reshape(), x.add(),
+// …), which tfjs-core itself never does: the union package @tensorflow/tfjs imports its
+// dist/register_all_gradients.js and dist/public/chained_ops/register_all_chained_ops.js, and
+// the core's node bundle, tf-core.node.js, has neither. Those files and everything they import are ES modules with
 // extensionless relative imports ('./gradients/Abs_grad') in a package node treats as CommonJS,
 // so the hooks below (run by node's module.register) add the ".js" and load them as modules.
 // They share tf-core.node.js's engine and registries, which tfjs keeps on globalThis.
@@ -24,3 +25,4 @@ export async function load(url, context, next) {
 }`;
 register('data:text/javascript,' + encodeURIComponent(hooks), import.meta.url);
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');

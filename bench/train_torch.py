@@ -25,6 +25,7 @@ from torch.nn import functional as F
 SHAPES = {
     "shipped": dict(n_layer=4, n_head=4, n_embd=128, block_size=512, vocab_size=4071, batch=8),
     "issue": dict(n_layer=4, n_head=4, n_embd=128, block_size=128, vocab_size=2000, batch=16),
+    "smoke": dict(n_layer=2, n_head=2, n_embd=32, block_size=32, vocab_size=100, batch=4),
 }
 
 
@@ -103,7 +104,7 @@ class GPT(nn.Module):
 
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in SHAPES:
-        sys.exit("usage: train_torch.py shipped|issue THREADS")
+        sys.exit("usage: train_torch.py shipped|issue|smoke THREADS")
     c, threads = SHAPES[sys.argv[1]], int(sys.argv[2])
     torch.set_num_threads(threads)
     torch.manual_seed(1337)
