@@ -65,7 +65,9 @@ struct TrainShape {
     const char* name;
     int n_layer, n_head, n_embd, block_size, vocab_size, batch;
 };
-// "shipped": the shipped model (web/models/attnviz_char, trained by cmake/dev.sh train with batch 8);
+// "shipped": the shipped model's shape at its full context (web/models/attnviz_char; cmake/dev.sh
+//            train ends on 4 x 512 after a warm-up on shorter windows, with ALiBi): 8 x 512 with
+//            learned positions here, so that tfjs and PyTorch train the very same model;
 // "issue":   issue 10's comparison shape, where it quotes tfjs-backend-wasm and PyTorch;
 // "smoke":   a tiny one, to check the harness in seconds (bench/model.sh --shapes smoke).
 // Keep bench/train_torch.py's and bench/model_run.mjs's copies of these in step.

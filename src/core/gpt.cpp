@@ -72,6 +72,10 @@ void encoder_forward(float* out, const int* inp, const float* wte, const float* 
         for (int t = 0; t < T; ++t) {
             float* o = out + (static_cast<std::size_t>(b) * T + t) * C;
             const float* e = wte + static_cast<std::size_t>(inp[b * T + t]) * C;
+            if (!wpe) {  // ALiBi: positions act on the scores
+                std::copy_n(e, C, o);
+                continue;
+            }
             const float* p = wpe + static_cast<std::size_t>(t) * C;
             for (int c = 0; c < C; ++c) o[c] = e[c] + p[c];
         }
@@ -82,11 +86,10 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* in
         for (int t = 0; t < T; ++t) {
             const float* d = dout + (static_cast<std::size_t>(b) * T + t) * C;
             float* de = dwte + static_cast<std::size_t>(inp[b * T + t]) * C;
+            for (int c = 0; c < C; ++c) de[c] += d[c];
+            if (!dwpe) continue;
             float* dp = dwpe + static_cast<std::size_t>(t) * C;
-            for (int c = 0; c < C; ++c) {
-                de[c] += d[c];
-                dp[c] += d[c];
-            }
+            for (int c = 0; c < C; ++c) dp[c] += d[c];
         }
 }
 
@@ -207,7 +210,7 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
         for (int i = 0; i < N; ++i) add_into(dbias, dout + static_cast<std::size_t>(i) * OC, OC);
 }
 
-void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H) {
+void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi) {
     const int hs = C / H, C3 = 3 * C;
     const float q_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(hs)));  // log2(e)/√hs
     parallel_for(B * H, 4.0 * B * H * T * T * hs, [&](int p0, int p1) {
@@ -225,8 +228,12 @@ void attention_forward(float* out, float* att, const float* inp, int B, int T, i
             float* a = att + static_cast<std::size_t>(p) * T * T;  // (T, T)
             // scores in base 2: q·kᵀ·log2(e)/√hs, so the softmax is 2^(s - max)
             kernels::matmul_packed(a, T, q.data(), kt.data(), T, hs, T);
+            // ALiBi in base 2 too: − slope·log2(e)·(t − t2)
+            const float slope2 = alibi ? static_cast<float>(alibi_slope(h, H) * 1.4426950408889634) : 0.0f;
             for (int t = 0; t < T; ++t) {
                 float* row = a + static_cast<std::size_t>(t) * T;
+                if (alibi)
+                    for (int t2 = 0; t2 <= t; ++t2) row[t2] -= slope2 * static_cast<float>(t - t2);
                 // softmax over the keys t2 <= t (subtracting the max for numerical stability); 0 above
                 kernels::exp2_rows(row, inv_sum.data(), row, 1, t + 1);
                 for (int t2 = 0; t2 <= t; ++t2) row[t2] *= inv_sum[0];
@@ -417,7 +424,7 @@ void gpt_forward(RunState& s, const Model& model) {
         // x = x + attn(ln_1(x))
         layernorm_forward(ln1, a.ln1_mean + l * BT, a.ln1_rstd + l * BT, residual, p.ln1w + l * C, p.ln1b + l * C, BT, C);
         matmul_forward(qkv, ln1, p.qkvw + static_cast<std::size_t>(l) * 3 * C * C, p.qkvb + l * 3 * C, BT, C, 3 * C);
-        attention_forward(atty, a.att + static_cast<std::size_t>(l) * B * H * T * T, qkv, B, T, C, H);
+        attention_forward(atty, a.att + static_cast<std::size_t>(l) * B * H * T * T, qkv, B, T, C, H, c.positions == Positions::alibi);
         matmul_forward(attproj, atty, p.attprojw + static_cast<std::size_t>(l) * C * C, p.attprojb + l * C, BT, C, C);
         residual_forward(residual2, residual, attproj, btc);
         // x = x + mlp(ln_2(x))

@@ -31,7 +31,7 @@ int  threads();
 //-----------------------------------------------------------------------------
 // 2. Operation pairs
 //-----------------------------------------------------------------------------
-// out = wte[inp] + wpe[t].   out (B,T,C), inp (B,T), wte (V,C), wpe (Tmax,C)
+// out = wte[inp] + wpe[t] (wte[inp] when wpe is nullptr: ALiBi).   out (B,T,C), inp (B,T), wte (V,C), wpe (Tmax,C)
 void encoder_forward(float* out, const int* inp, const float* wte, const float* wpe, int B, int T, int C);
 void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* inp, int B, int T, int C);
 
@@ -52,7 +52,9 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
 // output); head h uses channels [h·hs, (h+1)·hs) of each. att = softmax(q·kᵀ/√hs) over keys
 // t2 <= t (exactly 0 above the diagonal); out = att·v, heads side by side.
 // out (B,T,C), att (B,H,T,T), inp (B,T,3C)
-void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H);
+// alibi: each head h subtracts alibi_slope(h, H)·(t − t2) from its scaled scores. A constant bias:
+// attention_backward is the same with or without it (it reads the softmax's output, att).
+void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi = false);
 // dinp (B,T,3C), dout (B,T,C), inp (B,T,3C), att (B,H,T,T)
 void attention_backward(float* dinp, const float* dout, const float* inp, const float* att, int B, int T, int C, int H);
 

@@ -27,13 +27,15 @@ std::string check_model_config(const ModelConfig& c) {
     if (c.n_embd % c.n_head != 0)
         return "n_head: expected a divisor of n_embd (" + std::to_string(c.n_embd) + "), got " + std::to_string(c.n_head);
     const double floats = static_cast<double>(c.vocab_size) * c.n_embd * (c.tied ? 1 : 2) +
-                          static_cast<double>(c.block_size) * c.n_embd +
+                          (c.positions == Positions::learned ? static_cast<double>(c.block_size) * c.n_embd : 0.0) +
                           static_cast<double>(c.n_layer) * (12.0 * c.n_embd * c.n_embd + 13.0 * c.n_embd) + 2.0 * c.n_embd;
     if (floats > static_cast<double>(model_limits::max_params))
         return "config: expected at most " + std::to_string(model_limits::max_params) + " parameters, got " +
                std::to_string(static_cast<long long>(floats));
     return "";
 }
+
+double alibi_slope(int h, int n_head) { return std::pow(2.0, -8.0 * (h + 1) / n_head); }
 
 //-----------------------------------------------------------------------------
 // Vocabulary
@@ -79,7 +81,8 @@ struct Sizes {
 
 Sizes sizes(const ModelConfig& c) {
     const std::size_t V = c.vocab_size, C = c.n_embd, L = c.n_layer, Tmax = c.block_size;
-    return {V * C, Tmax * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C, L * C, L * C,
+    const std::size_t positions = c.positions == Positions::learned ? Tmax * C : 0;
+    return {V * C, positions, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C, L * C, L * C,
             L * 4 * C * C, L * 4 * C, L * C * 4 * C, L * C, C, C, c.tied ? 0 : V * C};
 }
 
@@ -123,7 +126,7 @@ std::size_t parameter_count(const ModelConfig& c) {
 
 ParameterTensors parameter_tensors(const ModelConfig& c, float* base) {
     const Offsets o = offsets(c);
-    return {base + o.wte,  base + o.wpe,     base + o.ln1w, base + o.ln1b, base + o.qkvw,    base + o.qkvb,
+    return {base + o.wte,  c.positions == Positions::learned ? base + o.wpe : nullptr,     base + o.ln1w, base + o.ln1b, base + o.qkvw,    base + o.qkvb,
             base + o.attprojw, base + o.attprojb, base + o.ln2w, base + o.ln2b, base + o.fcw, base + o.fcb,
             base + o.fcprojw, base + o.fcprojb, base + o.lnfw, base + o.lnfb, base + o.lm_head};
 }
@@ -140,7 +143,7 @@ std::vector<TensorSpec> parameter_specs(const ModelConfig& c) {
         specs.push_back({std::move(name), std::move(shape), at, n, decay, is_bias});
     };
     add("transformer.wte.weight", {V, C}, offset(p.wte, 0), false);
-    add("transformer.wpe.weight", {Tmax, C}, offset(p.wpe, 0), false);
+    if (c.positions == Positions::learned) add("transformer.wpe.weight", {Tmax, C}, offset(p.wpe, 0), false);
     for (int l = 0; l < c.n_layer; ++l) {
         const std::string h = "transformer.h." + std::to_string(l) + ".";
         const std::size_t L = l;

@@ -163,11 +163,17 @@ ConfigEntry read_config_entry(const std::string& text) {
     integer("n_embd", entry.config.n_embd);
     boolean("bias", entry.config.bias, entry.has_bias);
     boolean("tied", entry.config.tied, entry.has_tied);
+    if (j.contains("positions")) {
+        const Json& v = j["positions"];
+        if (v == "learned") entry.config.positions = Positions::learned;
+        else if (v == "alibi") entry.config.positions = Positions::alibi;
+        else field_error("config.positions", "expected \"learned\" (transformer.wpe.weight) or \"alibi\", got " + describe(v));
+    }
     for (auto it = j.begin(); it != j.end(); ++it) {
-        static const std::set<std::string> known = {"block_size", "vocab_size", "n_layer", "n_head", "n_embd", "bias", "tied"};
+        static const std::set<std::string> known = {"block_size", "vocab_size", "n_layer", "n_head", "n_embd", "bias", "tied", "positions"};
         if (!known.count(it.key()) && !it.value().is_number())  // numbers such as nanoGPT's dropout do not shape the model
             field_error("config." + message_text(it.key()),
-                        "unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied "
+                        "unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions "
                         "(numbers such as dropout are ignored)");
     }
     return entry;
@@ -415,6 +421,8 @@ Model read_model(std::string_view bytes, std::string_view vocab_json, std::size_
         if (used.count(name)) continue;
         if (ends_with(name, ".bias") && !config.bias)
             field_error(file_name(*t), "expected no bias tensors (config.bias is false)");
+        if (name == kWpe && config.positions == Positions::alibi)
+            field_error(file_name(*t), "expected no position table (config.positions is \"alibi\")");
         field_error(file_name(*t), "expected the blocks h.0 to h." + std::to_string(config.n_layer - 1) +
                                        " only (config.n_layer is " + std::to_string(config.n_layer) + ")");
     }
@@ -451,6 +459,9 @@ void detail::write_model_config(json::Writer& out, const ModelConfig& c) {
     out.key("n_embd"); out.integer(c.n_embd);
     out.key("bias"); out.boolean(c.bias);
     out.key("tied"); out.boolean(c.tied);
+    if (c.positions == Positions::alibi) {  // absent: learned, as in nanoGPT's GPTConfig
+        out.key("positions"); out.string("alibi");
+    }
     out.end_object();
 }
 

@@ -30,6 +30,10 @@ std::string check_train_config(const TrainConfig& c, const ModelConfig& model) {
     if (!(std::isfinite(c.grad_clip) && c.grad_clip >= 0)) return "grad_clip: expected a finite number >= 0";
     if (c.threads < 1 || c.threads > 64) return "threads: expected an integer from 1 to 64";
     if (!(c.repeat_share >= 0 && c.repeat_share <= 1)) return "repeat_share: expected a number from 0 to 1";
+    if (c.context_start < 0 || c.context_start > c.block_size)
+        return "context_start: expected 0 (no context warm-up) or an integer from 1 to block_size (" + std::to_string(c.block_size) +
+               "), got " + std::to_string(c.context_start);
+    if (!(c.context_share >= 0 && c.context_share <= 1)) return "context_share: expected a number from 0 to 1";
     return "";
 }
 
@@ -43,6 +47,15 @@ float learning_rate_at(const TrainConfig& c, int step) {
     const double ratio = (step - c.warmup_iters) / span;
     const double coeff = 0.5 * (1.0 + std::cos(3.14159265358979323846 * ratio));
     return static_cast<float>(c.min_lr + coeff * (c.learning_rate - c.min_lr));
+}
+
+int context_at(const TrainConfig& c, int step) {
+    const int warm = static_cast<int>(std::lround(static_cast<double>(c.context_share) * c.max_iters));
+    if (c.context_start <= 0 || c.context_start >= c.block_size || step >= warm) return c.block_size;
+    int lengths = 0;  // context_start · 2^k below block_size
+    for (long long t = c.context_start; t < c.block_size; t *= 2) ++lengths;
+    const int k = static_cast<int>(static_cast<long long>(step) * lengths / warm);
+    return static_cast<int>(std::min<long long>(static_cast<long long>(c.context_start) << k, c.block_size));
 }
 
 double clip_gradients(std::vector<float>& grads, float max_norm) {
@@ -93,14 +106,23 @@ struct Trainer::State {
     Model              model;
     TrainConfig        config;
     std::vector<int>   tokens;   // the training stream
-    gpt::RunState      run;      // (batch_size, block_size) buffers
+    gpt::RunState      run;      // buffers of the current batch shape: (batch_size, block_size), or
+                                 // shorter windows and more rows during the context warm-up
     AdamWState         adamw;
     random::SplitMix64 rng;      // the batches' start positions
+    long long          tokens_seen = 0;
     int                steps = 0;
     State(Model m, const TrainConfig& c, std::vector<int> t)
         : model(std::move(m)), config(c), tokens(std::move(t)),
           run(gpt::make_run_state(model.config, c.batch_size, c.block_size)), rng(random::mix(c.seed)) {}
 };
+
+namespace {
+// Reallocates the run's buffers when the batch shape changes (the context warm-up's stages).
+void reshape(gpt::RunState& run, const ModelConfig& config, int B, int T) {
+    if (run.B != B || run.T != T) run = gpt::make_run_state(config, B, T);
+}
+}  // namespace
 
 Trainer::Trainer(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Trainer::Trainer(Trainer&&) noexcept = default;
@@ -128,7 +150,9 @@ Expected<Trainer> Trainer::start(Model model, const TrainConfig& config, std::ve
 StepStats Trainer::step() {
     State& s = *state_;
     const auto t0 = std::chrono::steady_clock::now();
-    const int B = s.config.batch_size, T = s.config.block_size;
+    const int T = context_at(s.config, s.steps);
+    const int B = std::max(1, s.config.batch_size * s.config.block_size / T);
+    reshape(s.run, s.model.config, B, T);
     gpt::set_threads(s.config.threads);
     // B windows of T + 1 tokens at random positions: inputs are the first T, targets the last T.
     // The first `repeated` windows are a span of ⌈(T + 1)/2⌉ tokens written twice (the second
@@ -154,7 +178,10 @@ StepStats Trainer::step() {
     ++s.steps;
     stats.step = s.steps;
     stats.loss = s.run.mean_loss;
-    stats.tokens = static_cast<long long>(s.steps) * B * T;
+    s.tokens_seen += static_cast<long long>(B) * T;
+    stats.tokens = s.tokens_seen;
+    stats.rows = B;
+    stats.T = T;
     stats.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return stats;
 }
@@ -166,6 +193,7 @@ const TrainConfig& Trainer::config() const { return state_->config; }
 double Trainer::evaluate(const std::vector<int>& tokens, int max_windows) {
     State& s = *state_;
     const int B = s.config.batch_size, T = s.config.block_size;
+    reshape(s.run, s.model.config, B, T);
     gpt::set_threads(s.config.threads);
     if (tokens.size() < 2) return 0.0;
     const long long windows = (static_cast<long long>(tokens.size()) - 2) / T + 1;  // window k starts at k·T

@@ -27,12 +27,17 @@ constexpr const char* kUsage =
     "  and OUT.card.json.\n"
     "  --out PATH          output path without extension (default web/models/attnviz_char)\n"
     "  --fortunes DIR      where the fortune files are (default /usr/share/games/fortunes)\n"
-    "  --max-iters N       optimizer steps (default 2600)\n"
-    "  --batch N           sequences per step (default 8)\n"
+    "  --max-iters N       optimizer steps (default 6000)\n"
+    "  --batch N           sequences per step at the full context (default 4)\n"
     "  --context N         tokens per sequence and the model's block_size (default 512)\n"
+    "  --positions P       alibi (default) or learned (a transformer.wpe.weight table)\n"
     "  --layers N --heads N --embd N   the model's shape (default 4, 4, 128)\n"
     "  --min-count N       a character joins the vocabulary if seen N times in training (default 3)\n"
     "  --repeat-share X    share of sequences that repeat a passage (default 0.125)\n"
+    "  --context-start N   context warm-up: train the first steps on windows of N tokens, doubling\n"
+    "                      up to --context in equal shares of them, as many tokens per step\n"
+    "                      (default 64; 0 = off)\n"
+    "  --context-share X   the share of the steps the warm-up takes (default 0.8)\n"
     "  --lr X              peak learning rate (default 5e-3; the cosine ends at a tenth of it)\n"
     "  --seed N            the model's and the batches' seed (default 1337)\n"
     "  --threads N         threads (default: every core); the weights do not depend on it\n"
@@ -59,9 +64,12 @@ Options parse(int argc, char** argv) {
     Options o;
     o.model.block_size = 512;
     o.train.block_size = 512;
-    o.train.batch_size = 8;
-    o.train.max_iters = 2600;
-    o.train.lr_decay_iters = 2600;
+    o.model.positions = Positions::alibi;
+    o.train.batch_size = 4;
+    o.train.max_iters = 6000;
+    o.train.lr_decay_iters = 6000;
+    o.train.context_start = 64;
+    o.train.context_share = 0.8f;
     o.train.warmup_iters = 100;
     o.train.learning_rate = 5e-3f;
     o.train.min_lr = 5e-4f;
@@ -102,6 +110,13 @@ Options parse(int argc, char** argv) {
         else if (arg == "--min-count") o.min_count = integer();
         else if (arg == "--repeat-share") o.train.repeat_share = number();
         else if (arg == "--lr") { o.train.learning_rate = number(); o.train.min_lr = o.train.learning_rate / 10; }
+        else if (arg == "--positions") {
+            const std::string v = value();
+            if (v == "alibi") o.model.positions = Positions::alibi;
+            else if (v == "learned") o.model.positions = Positions::learned;
+            else die("--positions: expected alibi or learned, got " + v);
+        } else if (arg == "--context-start") o.train.context_start = integer();
+        else if (arg == "--context-share") o.train.context_share = number();
         else if (arg == "--seed") o.train.seed = static_cast<std::uint64_t>(integer());
         else if (arg == "--threads") o.train.threads = integer();
         else if (arg == "--eval-every") o.eval_every = integer();
@@ -172,26 +187,29 @@ int main(int argc, char** argv) {
         Expected<Trainer> started = Trainer::start(std::move(fresh.value()), opt.train, stream);
         if (!started) die(started.error());
         Trainer& trainer = started.value();
-        const double flops = flops_per_token(mc, opt.train.block_size);
         std::fprintf(stderr, "model: %zu parameters, %d layers, %d heads, d_model %d, context %d; %d steps of %d x %d tokens on %d threads\n",
                      parameter_count(mc), mc.n_layer, mc.n_head, mc.n_embd, mc.block_size, opt.train.max_iters,
                      opt.train.batch_size, opt.train.block_size, opt.train.threads);
         const auto t_train = std::chrono::steady_clock::now();
-        double window_ms = 0;
+        long long tokens_seen = 0;
+        double window_ms = 0, window_flops = 0;
         long long window_tokens = 0;
         for (int it = 0; it < opt.train.max_iters; ++it) {
             const StepStats st = trainer.step();
             window_ms += st.ms;
-            window_tokens += static_cast<long long>(opt.train.batch_size) * opt.train.block_size;
+            window_tokens += static_cast<long long>(st.rows) * st.T;
+            window_flops += static_cast<double>(st.rows) * st.T * flops_per_token(mc, st.T);
+            tokens_seen = st.tokens;
             const bool last = it + 1 == opt.train.max_iters;
             if (st.step % 10 == 0 || st.step == 1 || last) {
                 const double so_far = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_train).count();
                 const double tps = window_tokens / (window_ms / 1000.0);
-                std::fprintf(stderr, "step %5d/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tokens/s  %.1f GFLOP/s  elapsed %s  left %s\n",
-                             st.step, opt.train.max_iters, st.loss, st.lr, st.grad_norm, tps, tps * flops / 1e9,
+                std::fprintf(stderr, "step %5d/%d  T %3d  loss %.4f  lr %.2e  |g| %.3f  %.0f tokens/s  %.1f GFLOP/s  elapsed %s  left %s\n",
+                             st.step, opt.train.max_iters, st.T, st.loss, st.lr, st.grad_norm, tps, window_flops / (window_ms / 1000.0) / 1e9,
                              clock_text(so_far).c_str(), clock_text(so_far / st.step * (opt.train.max_iters - st.step)).c_str());
                 window_ms = 0;
                 window_tokens = 0;
+                window_flops = 0;
             }
             nlohmann::json point = {{"step", st.step}, {"loss", st.loss}};
             if (st.step % opt.eval_every == 0 || last) {
@@ -218,8 +236,9 @@ int main(int argc, char** argv) {
                                                     {"repeat_share", opt.train.repeat_share},
                                                     {"seed", opt.train.seed},
                                                     {"min_count", opt.min_count},
-                                                    {"tokens_seen", static_cast<long long>(opt.train.max_iters) *
-                                                                        opt.train.batch_size * opt.train.block_size}}
+                                                    {"context_start", opt.train.context_start},
+                                                    {"context_share", opt.train.context_share},
+                                                    {"tokens_seen", tokens_seen}}
                                          .dump();
         // float16 on disk: half the bytes (the page fetches them), and the card below measures
         // the model as shipped, read back from the file
@@ -250,11 +269,16 @@ int main(int argc, char** argv) {
     const train::CorpusStats stats = train::corpus_stats(cp, model.vocab);
     nlohmann::json card;
     card["name"] = "attnviz_char";
-    card["architecture"] = "nanoGPT-shaped decoder-only transformer: learned positions, pre-LayerNorm blocks of causal "
-                           "multi-head self-attention and an MLP (4x, GELU erf form), final LayerNorm, lm_head tied to wte";
+    const bool alibi = model.config.positions == Positions::alibi;
+    card["architecture"] = std::string("nanoGPT-shaped decoder-only transformer: ") +
+                           (alibi ? "ALiBi positions (no position table; head h of H subtracts 2^(-8(h+1)/H)·(i-j) from its "
+                                    "scaled scores)"
+                                  : "learned positions") +
+                           ", pre-LayerNorm blocks of causal multi-head self-attention and an MLP (4x, GELU erf form), "
+                           "final LayerNorm, lm_head " + (model.config.tied ? "tied to wte" : "its own tensor");
     card["config"] = {{"block_size", model.config.block_size}, {"vocab_size", V}, {"n_layer", model.config.n_layer},
                       {"n_head", model.config.n_head}, {"n_embd", model.config.n_embd}, {"bias", model.config.bias},
-                      {"tied", model.config.tied}};
+                      {"tied", model.config.tied}, {"positions", alibi ? "alibi" : "learned"}};
     card["parameters"] = parameter_count(model.config);
     card["file"] = {{"dtype", "F16"}, {"bytes", read_file(opt.out + ".safetensors").size()}};
     card["losses_in"] = "nats per character (per token: one token per code point), on every token after a window's first, "

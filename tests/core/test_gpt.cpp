@@ -90,7 +90,8 @@ Vec ref_matmul(const Vec& x, const Vec& w, const Vec& b, int N, int C, int OC) {
     return out;
 }
 
-Vec ref_attention(const Vec& qkv, int B, int T, int C, int H) {
+// alibi: head h subtracts 2^(-8(h+1)/H)·(t - u) from its scaled scores (written out here, not alibi_slope)
+Vec ref_attention(const Vec& qkv, int B, int T, int C, int H, bool alibi = false) {
     const int hs = C / H;
     Vec out(static_cast<std::size_t>(B) * T * C, 0.0);
     for (int b = 0; b < B; ++b)
@@ -103,7 +104,7 @@ Vec ref_attention(const Vec& qkv, int B, int T, int C, int H) {
                     const double* k = &qkv[(b * T + u) * 3 * C + C + h * hs];
                     double dot = 0;
                     for (int c = 0; c < hs; ++c) dot += q[c] * k[c];
-                    s[u] = dot / std::sqrt(static_cast<double>(hs));
+                    s[u] = dot / std::sqrt(static_cast<double>(hs)) - (alibi ? std::pow(2.0, -8.0 * (h + 1) / H) * (t - u) : 0.0);
                     m = std::max(m, s[u]);
                 }
                 double sum = 0;
@@ -169,15 +170,16 @@ TEST_CASE("matmul_backward matches float64 central differences, with and without
     }
 }
 
-TEST_CASE("attention_backward matches float64 central differences (causal mask, softmax, scaling)", "[gpt]") {
-    for (const auto& shape : {std::array{2, 5, 8, 2}, std::array{1, 11, 12, 3}}) {
+TEST_CASE("attention_backward matches float64 central differences (causal mask, softmax, scaling, ALiBi)", "[gpt]") {
+    for (const auto& shape : {std::array{2, 5, 8, 2, 0}, std::array{1, 11, 12, 3, 0}, std::array{2, 7, 8, 2, 1}, std::array{1, 11, 12, 3, 1}}) {
         const int B = shape[0], T = shape[1], C = shape[2], H = shape[3];
-        INFO("B " << B << " T " << T << " C " << C << " H " << H);
+        const bool alibi = shape[4] == 1;
+        INFO("B " << B << " T " << T << " C " << C << " H " << H << " alibi " << alibi);
         const auto qkv = random_floats(B * T * 3 * C, 1.5f, 9);
         const auto r = random_floats(B * T * C, 1.0f, 10);
         std::vector<float> out(B * T * C), att(B * H * T * T), dqkv(qkv.size(), 0.0f);
-        gpt::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, H);
-        require_close(out, ref_attention(to_double(qkv), B, T, C, H), "forward", 1e-5);
+        gpt::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, H, alibi);
+        require_close(out, ref_attention(to_double(qkv), B, T, C, H, alibi), "forward", 1e-5);
         for (int p = 0; p < B * H; ++p)
             for (int t = 0; t < T; ++t) {
                 double sum = 0;
@@ -189,7 +191,7 @@ TEST_CASE("attention_backward matches float64 central differences (causal mask, 
                 CHECK(std::abs(sum - 1.0) < 1e-6);
             }
         gpt::attention_backward(dqkv.data(), r.data(), qkv.data(), att.data(), B, T, C, H);
-        require_close(dqkv, numeric_gradient([&](const Vec& v) { return weighted(ref_attention(v, B, T, C, H), r); }, to_double(qkv)), "dinp");
+        require_close(dqkv, numeric_gradient([&](const Vec& v) { return weighted(ref_attention(v, B, T, C, H, alibi), r); }, to_double(qkv)), "dinp");
     }
 }
 
@@ -227,9 +229,17 @@ TEST_CASE("encoder and residual backward add their gradients (a token used twice
     gpt::encoder_backward(dwte.data(), dwpe.data(), dout.data(), inp.data(), B, T, C);
     CHECK(dwte == std::vector<float>{3, 4, 6, 8});
     CHECK(dwpe == dout);
+    // without a position table (ALiBi) the embedding is the token's row alone
+    std::fill(dwte.begin(), dwte.end(), 0.0f);
+    gpt::encoder_forward(out.data(), inp.data(), wte.data(), nullptr, B, T, C);
+    CHECK(out == std::vector<float>{3, 4, 1, 2, 3, 4});
+    gpt::encoder_backward(dwte.data(), nullptr, dout.data(), inp.data(), B, T, C);
+    CHECK(dwte == std::vector<float>{3, 4, 6, 8});
 }
 
 TEST_CASE("the model's attention equals the engine's run() for the same layer (one attention, two callers)", "[gpt]") {
+  for (const bool alibi : {false, true}) {
+    INFO("alibi " << alibi);
     // A layer's q, k, v from c_attn, then attention_forward and c_proj, against run() with the
     // same LayerNorm output as embeddings and c_attn / c_proj as Wq, Wk, Wv, Wo (transposed:
     // the engine uses row vectors), causal mask, no positions.
@@ -238,14 +248,14 @@ TEST_CASE("the model's attention equals the engine's run() for the same layer (o
     const auto w_proj = random_floats(C * C, 0.4f, 17), b_proj = random_floats(C, 0.2f, 18);
     std::vector<float> qkv(T * 3 * C), y(T * C), att(H * T * T), out(T * C);
     gpt::matmul_forward(qkv.data(), x.data(), w_attn.data(), b_attn.data(), T, C, 3 * C);
-    gpt::attention_forward(y.data(), att.data(), qkv.data(), 1, T, C, H);
+    gpt::attention_forward(y.data(), att.data(), qkv.data(), 1, T, C, H, alibi);
     gpt::matmul_forward(out.data(), y.data(), w_proj.data(), b_proj.data(), T, C, C);
 
     Config config;
     config.tokens = std::vector<std::string>(T, "x");
     config.d_model = C;
     config.heads = H;
-    config.positional = Positional::none;
+    config.positional = alibi ? Positional::alibi : Positional::none;
     config.mask = MaskKind::causal;
     config.embeddings = Matrix::from_shape({std::size_t(T), std::size_t(C)});
     std::copy(x.begin(), x.end(), config.embeddings->begin());
@@ -272,6 +282,9 @@ TEST_CASE("the model's attention equals the engine's run() for the same layer (o
     for (int h = 0; h < H; ++h)
         for (int t = 0; t < T; ++t)
             for (int u = 0; u < T; ++u) CHECK(std::abs(att[(h * T + t) * T + u] - trace.value().heads[h].weights(t, u)) < 1e-6);
+    if (alibi)
+        for (int h = 0; h < H; ++h) CHECK(trace.value().heads[h].alibi_slope == alibi_slope(h, H));
+  }
 }
 
 TEST_CASE("gpt_forward and gpt_backward give the same bits with 1 and 2 threads", "[gpt]") {

@@ -75,6 +75,7 @@ void require_same(const Model& got, const Model& want) {
     CHECK(got.config.n_embd == want.config.n_embd);
     CHECK(got.config.bias == want.config.bias);
     CHECK(got.config.tied == want.config.tied);
+    CHECK(got.config.positions == want.config.positions);
     CHECK(got.vocab.tokens == want.vocab.tokens);
     CHECK(got.vocab.unk == want.vocab.unk);
     CHECK(got.vocab.bos == want.vocab.bos);
@@ -222,6 +223,24 @@ TEST_CASE("model_file: save_model then load_model gives the model back bit for b
         }
 }
 
+TEST_CASE("model_file: an ALiBi model has no position table and says so in its config", "[model_file]") {
+    ModelConfig c = tiny_config(true, true);
+    c.positions = attnviz::Positions::alibi;
+    Vocabulary vocab{{"<|unk|>", "<|bos|>", "\n", "a", "\"q\\", "注"}, 0, 1};
+    attnviz::Expected<Model> made = attnviz::init_model(c, vocab, 3);
+    REQUIRE(made.ok());
+    CHECK(made.value().params.size() == attnviz::parameter_count(tiny_config(true, true)) - 4 * 4);  // block_size × n_embd fewer
+    CHECK(made.value().tensors().wpe == nullptr);
+    const std::string file = attnviz::save_model(made.value());
+    const Model loaded = must_load(file);
+    require_same(loaded, made.value());
+    CHECK(attnviz::save_model(loaded) == file);
+    const Parts parts = split(file);
+    for (const auto& e : parts.entries) CHECK(e.name != "transformer.wpe.weight");
+    CHECK(parts.metadata.at("config") ==
+          R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"bias":true,"tied":true,"positions":"alibi"})");
+}
+
 TEST_CASE("model_file: a file's header, byte for byte", "[model_file]") {
     // Hand-built: V 2, Tmax 2, C 1, one layer, one head, no biases, tied; params[i] = i.
     Model m;
@@ -259,7 +278,7 @@ TEST_CASE("model_file: a file's header, byte for byte", "[model_file]") {
 }
 
 TEST_CASE("model_file: the fixtures' attnviz files load and save back to the same bytes", "[model_file]") {
-    for (const char* stem : {"gpt_tiny", "gpt_tiny_untied_nobias"}) {
+    for (const char* stem : {"gpt_tiny", "gpt_tiny_untied_nobias", "gpt_tiny_alibi"}) {
         INFO(stem);
         const std::string file = read_bytes(kModelDir / (std::string(stem) + ".safetensors"));
         const Json fixture = Json::parse(read_bytes(kModelDir / (std::string(stem) + ".json")));
@@ -531,12 +550,12 @@ TEST_CASE("model_file: tensor and config errors name the tensor or field", "[mod
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"bias":1})")) ==
               "config.bias: expected true or false, got 1");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"name":"x"})")) ==
-              "config.name: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied "
+              "config.name: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions "
               "(numbers such as dropout are ignored)");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":3,"n_embd":4})")) ==
               "n_head: expected a divisor of n_embd (4), got 3");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"n_layer_x":[]})")) ==
-              "config.n_layer_x: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied "
+              "config.n_layer_x: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions "
               "(numbers such as dropout are ignored)");
         // nanoGPT's GPTConfig: dropout (and any other number) is ignored; bias and tied come from the tensors
         const Model m = must_load(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"dropout":0.1})"));
@@ -550,6 +569,10 @@ TEST_CASE("model_file: tensor and config errors name the tensor or field", "[mod
               "lm_head.weight: missing from the file");
         CHECK(load_error(with_config(R"({"block_size":5,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4})")) ==
               "transformer.wpe.weight: expected shape [5, 4], got [4, 4]");
+        CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"positions":"rope"})")) ==
+              "config.positions: expected \"learned\" (transformer.wpe.weight) or \"alibi\", got the string \"rope\"");
+        CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"positions":"alibi"})")) ==
+              "transformer.wpe.weight: expected no position table (config.positions is \"alibi\")");
         CHECK(load_error(with([](Parts& p) { p.metadata["n_head"] = "1"; })) == "n_head: expected 2 as in config.n_head, got \"1\"");
         CHECK(load_error(with([](Parts& p) { p.metadata["attnviz_model"] = "2"; })) ==
               "attnviz_model: expected version \"1\" (the only one this attnviz reads), got \"2\"");

@@ -83,6 +83,29 @@ TEST_CASE("model_trace's logits equal the training pass's (the engine's attentio
     CHECK(torch_err < 1e-4);
 }
 
+TEST_CASE("an ALiBi model: model_trace's logits equal the training pass's; every head carries its slope", "[model_trace]") {
+    ModelConfig mc;
+    mc.block_size = 40;
+    mc.vocab_size = 30;
+    mc.n_layer = 2;
+    mc.n_head = 4;
+    mc.n_embd = 16;
+    mc.positions = Positions::alibi;
+    Vocabulary vocab{{"<|unk|>", "<|bos|>"}, 0, 1};
+    for (int i = 0; i < 28; ++i) vocab.tokens.push_back(std::string(1, static_cast<char>('a' + i % 26)) + (i >= 26 ? "!" : ""));
+    Expected<Model> made = init_model(mc, vocab, 5);
+    REQUIRE(made.ok());
+    Model model = std::move(made.value());
+    // larger weights than init's, so that the scores (and ALiBi's share of them) matter
+    for (float& p : model.params) p *= 8.0f;
+    const ModelTrace t = must_trace(model, {"the quick brown fox jumps over", true, 3, {}});
+    const double err = relative_error(t.logits, forward_logits(model, t.tokens.ids));
+    INFO("relative difference " << err);
+    CHECK(err < 1e-5);
+    for (const LayerTrace& layer : t.layers)
+        for (int h = 0; h < mc.n_head; ++h) CHECK(layer.attention.heads[h].alibi_slope == alibi_slope(h, mc.n_head));
+}
+
 TEST_CASE("predictions: top-k sorted, probabilities from the logits, the loss of each next token", "[model_trace]") {
     const Model tiny = fixture_model("gpt_tiny.safetensors");
     const ModelTrace t = must_trace(tiny, {"chat注x", true, 4, {}});
@@ -243,4 +266,34 @@ TEST_CASE("model_trace's errors name the field", "[model_trace]") {
     const Expected<ModelTrace> unknown = model_trace(brought, {"Zebra", true, 3, {}});
     REQUIRE(!unknown.ok());
     CHECK(unknown.error().find("is not in the model's vocabulary, which has no unknown token") != std::string::npos);
+}
+
+TEST_CASE("the shipped model loads, matches its card (config, parameters, head roles) and has learned English", "[model_trace]") {
+    const std::string dir = std::string(ATTNVIZ_SOURCE_DIR) + "/web/models/";
+    std::ifstream weights(dir + "attnviz_char.safetensors", std::ios::binary), card_file(dir + "attnviz_char.card.json");
+    REQUIRE(weights.good());
+    REQUIRE(card_file.good());
+    Expected<Model> loaded = load_model(std::string(std::istreambuf_iterator<char>(weights), std::istreambuf_iterator<char>()));
+    REQUIRE(loaded.ok());
+    const Model& model = loaded.value();
+    const nlohmann::json card = nlohmann::json::parse(std::string(std::istreambuf_iterator<char>(card_file), std::istreambuf_iterator<char>()));
+    CHECK(card["parameters"].get<std::size_t>() == model.params.size());
+    CHECK(card["config"]["block_size"].get<int>() == model.config.block_size);
+    CHECK(card["config"]["vocab_size"].get<int>() == model.config.vocab_size);
+    CHECK(card["config"]["n_layer"].get<int>() == model.config.n_layer);
+    CHECK(card["config"]["positions"].get<std::string>() == (model.config.positions == Positions::alibi ? "alibi" : "learned"));
+    // the card's head roles are this file's (recomputed here, natively or in wasm)
+    const nlohmann::json roles = nlohmann::json::parse(head_roles_json(model));
+    REQUIRE(roles["layers"].size() == card["head_roles"]["layers"].size());
+    for (std::size_t l = 0; l < roles["layers"].size(); ++l)
+        for (std::size_t h = 0; h < roles["layers"][l].size(); ++h)
+            for (const char* key : {"previous_token", "first_token", "self", "induction", "mean_distance"}) {
+                INFO("layer " << l << " head " << h << " " << key);
+                CHECK(std::abs(roles["layers"][l][h][key].get<double>() - card["head_roles"]["layers"][l][h][key].get<double>()) < 1e-4);
+            }
+    // a trained model: after "Once upon a tim" the next character is "e", and a familiar English
+    // sentence costs far less than the unigram baseline per character
+    const ModelTrace t = must_trace(model, {"Once upon a time, there was a little", true, 1, {}});
+    CHECK(model.vocab.tokens[t.predictions.top_ids[15][0]] == "e");
+    CHECK(t.predictions.mean_loss < card["english"]["unigram_val_loss"].get<double>() - 1.0);
 }

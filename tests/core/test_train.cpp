@@ -54,10 +54,26 @@ TrainConfig tiny_train() {
     return c;
 }
 
-std::vector<float> run_losses(int threads) {
+// The shipped model's recipe in small: ALiBi, and a context warm-up (windows of 4, then 8, then 16).
+Model tiny_alibi_model() {
+    ModelConfig mc = tiny_config();
+    mc.positions = Positions::alibi;
+    Expected<Model> m = init_model(mc, tiny_model().vocab, 3);
+    REQUIRE(m.ok());
+    return std::move(m.value());
+}
+
+TrainConfig warmup_train() {
     TrainConfig c = tiny_train();
+    c.context_start = 4;
+    c.context_share = 0.5f;
+    return c;
+}
+
+std::vector<float> run_losses(int threads, bool warmup = false) {
+    TrainConfig c = warmup ? warmup_train() : tiny_train();
     c.threads = threads;
-    Expected<Trainer> t = Trainer::start(tiny_model(), c, tiny_stream());
+    Expected<Trainer> t = Trainer::start(warmup ? tiny_alibi_model() : tiny_model(), c, tiny_stream());
     REQUIRE(t.ok());
     std::vector<float> losses;
     for (int k = 0; k < c.max_iters; ++k) losses.push_back(t.value().step().loss);
@@ -103,6 +119,67 @@ TEST_CASE("a short training run gives the stored losses; the same bits again, an
     }
     CHECK(run_losses(1) == losses);
     CHECK(run_losses(2) == losses);
+    gpt::set_threads(1);
+}
+
+TEST_CASE("context warm-up: windows of context_start doubling to block_size over context_share of the steps", "[train]") {
+    TrainConfig c;
+    c.block_size = 512;
+    c.max_iters = 100;
+    c.context_start = 64;
+    c.context_share = 0.8f;
+    // 80 warm-up steps in three equal shares: 64, 128, 256; then 512
+    for (const auto& [step, T] : std::vector<std::pair<int, int>>{{0, 64}, {26, 64}, {27, 128}, {53, 128}, {54, 256}, {79, 256}, {80, 512}, {99, 512}})
+        CHECK(context_at(c, step) == T);
+    c.context_start = 0;
+    CHECK(context_at(c, 0) == 512);
+    c.context_start = 512;
+    CHECK(context_at(c, 0) == 512);
+    c.context_start = 100;  // not a power of two: 100, 200, 400, then 512
+    CHECK(context_at(c, 0) == 100);
+    CHECK(context_at(c, 79) == 400);
+    CHECK(context_at(c, 80) == 512);
+
+    // the trainer: as many tokens per step, more and shorter rows while warm; evaluation in between
+    // uses full windows and the next step goes on with the warm-up's shape
+    const TrainConfig w = warmup_train();
+    Expected<Trainer> t = Trainer::start(tiny_alibi_model(), w, tiny_stream());
+    REQUIRE(t.ok());
+    const std::vector<int> all = tiny_stream();
+    const std::vector<int> val(all.begin(), all.begin() + 100);
+    for (int k = 0; k < w.max_iters; ++k) {
+        const StepStats st = t.value().step();
+        const int T = k < 3 ? 4 : k < 6 ? 8 : 16;
+        INFO("step " << k + 1);
+        CHECK(st.T == T);
+        CHECK(st.rows == 4 * 16 / T);
+        CHECK(st.tokens == 64LL * (k + 1));
+        CHECK(std::isfinite(st.loss));
+        if (k == 1) CHECK(std::isfinite(t.value().evaluate(val)));
+    }
+    CHECK(warmup_train().context_share == 0.5f);
+    TrainConfig bad = warmup_train();
+    bad.context_start = 17;
+    CHECK(Trainer::start(tiny_alibi_model(), bad, tiny_stream()).error() ==
+          "context_start: expected 0 (no context warm-up) or an integer from 1 to block_size (16), got 17");
+    bad = warmup_train();
+    bad.context_share = 1.5f;
+    CHECK(Trainer::start(tiny_alibi_model(), bad, tiny_stream()).error() == "context_share: expected a number from 0 to 1");
+}
+
+TEST_CASE("the shipped recipe in small (ALiBi, context warm-up) gives stored losses, the same bits with 1 or 2 threads", "[train]") {
+    const std::vector<float> losses = run_losses(1, true);
+    // stored from a native run of this build's trainer, like the test above
+    const std::vector<double> stored = {2.51169753074646,   2.4674711227416992, 2.4100072383880615, 2.333587646484375,
+                                        2.2682662010192871, 2.2541375160217285, 2.1893494129180908, 2.0682168006896973,
+                                        1.9974268674850464, 2.0587828159332275, 1.9968112707138062, 1.9638711214065552};
+    REQUIRE(losses.size() == stored.size());
+    for (std::size_t k = 0; k < stored.size(); ++k) {
+        INFO("step " << k + 1 << ": " << losses[k] << " against " << stored[k]);
+        CHECK(std::abs(losses[k] - stored[k]) <= 1e-4 * stored[k]);
+    }
+    CHECK(run_losses(1, true) == losses);
+    CHECK(run_losses(2, true) == losses);
     gpt::set_threads(1);
 }
 

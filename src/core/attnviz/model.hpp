@@ -31,15 +31,24 @@ namespace attnviz {
 //-----------------------------------------------------------------------------
 // 1. ModelConfig
 //-----------------------------------------------------------------------------
+// Where a token's position enters: a learned row of wpe added to its embedding (nanoGPT, GPT-2),
+// or ALiBi (Press et al.): no position tensor, each head h of H subtracts slope_h·(i − j) from its
+// scaled scores, slope_h = 2^(−8(h+1)/H) — relative distance, the same bias the lab's "alibi" adds.
+enum class Positions { learned, alibi };
+
 struct ModelConfig {
-    int  block_size = 256;   // Tmax, the longest sequence (rows of wpe)
+    int  block_size = 256;   // Tmax, the longest sequence (rows of wpe when learned)
     int  vocab_size = 0;     // V
     int  n_layer    = 4;     // L
     int  n_head     = 4;     // H, divides n_embd
     int  n_embd     = 128;   // C
     bool bias       = true;  // Linear and LayerNorm biases (nanoGPT's `bias`); false: they stay 0 and are not trained
     bool tied       = true;  // lm_head is wte (nanoGPT's weight tying); false: its own (V, C) tensor
+    Positions positions = Positions::learned;
 };
+
+// ALiBi's slope of head h of n_head.
+double alibi_slope(int h, int n_head);
 
 namespace model_limits {
 inline constexpr int         max_block_size = 4096;             // like the lab's max_tokens
@@ -82,7 +91,7 @@ Expected<Encoded> encode(const Vocabulary& vocab, std::string_view text, bool ad
 // same layout serves the gradients and AdamW's two moments.
 struct ParameterTensors {
     float* wte;       // (V, C)        transformer.wte.weight
-    float* wpe;       // (Tmax, C)     transformer.wpe.weight
+    float* wpe;       // (Tmax, C)     transformer.wpe.weight (nullptr with ALiBi)
     float* ln1w;      // (L, C)        transformer.h.{l}.ln_1.weight
     float* ln1b;      // (L, C)        transformer.h.{l}.ln_1.bias
     float* qkvw;      // (L, 3C, C)    transformer.h.{l}.attn.c_attn.weight: rows [0,C) query, [C,2C) key, [2C,3C) value

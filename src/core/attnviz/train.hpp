@@ -41,6 +41,10 @@ struct TrainConfig {
     float         repeat_share   = 0;      // share of each batch's sequences that repeat a passage: the
                                            // first round(B·share) rows hold a span of ⌈(T+1)/2⌉ tokens
                                            // twice over, so copying what followed before pays (induction)
+    int           context_start  = 0;      // context warm-up: 0 = off; else the first context_share of the
+    float         context_share  = 0;      // steps train on shorter windows, context_start tokens doubling
+                                           // up to block_size in equal shares of those steps, with
+                                           // batch_size·block_size / T rows so each step sees as many tokens
     int           threads        = 1;      // natively: threads the step may use (results do not depend on it)
 };
 
@@ -53,6 +57,9 @@ std::string check_train_config(const TrainConfig& config, const ModelConfig& mod
 // nanoGPT's get_lr: linear warm-up to learning_rate, then a cosine down to min_lr at
 // lr_decay_iters, min_lr after.
 float learning_rate_at(const TrainConfig& config, int step);
+
+// The window length step `step` trains on (block_size, or shorter during the context warm-up).
+int context_at(const TrainConfig& config, int step);
 
 // torch.nn.utils.clip_grad_norm_: the global L2 norm of `grads` (summed in double, in order);
 // when max_norm > 0, every gradient is multiplied by min(1, max_norm / (norm + 1e-6)).
@@ -80,7 +87,9 @@ struct StepStats {
     float  lr        = 0;   // learning rate used
     double grad_norm = 0;   // before clipping
     double ms        = 0;   // wall time of the step
-    long long tokens = 0;   // tokens seen so far (B·T per step)
+    long long tokens = 0;   // tokens seen so far
+    int    rows      = 0;   // this step's batch: rows windows of T tokens (batch_size x block_size,
+    int    T         = 0;   // or more and shorter windows during the context warm-up)
 };
 
 class Trainer {
