@@ -39,6 +39,7 @@ constexpr const char* kUsage =
     "                      (default 64; 0 = off)\n"
     "  --context-share X   the share of the steps the warm-up takes (default 0.8)\n"
     "  --lr X              peak learning rate (default 5e-3; the cosine ends at a tenth of it)\n"
+    "  --weight-decay X    AdamW's decoupled weight decay on matrices (default 0.1)\n"
     "  --seed N            the model's and the batches' seed (default 1337)\n"
     "  --threads N         threads (default: every core); the weights do not depend on it\n"
     "  --eval-every N      validation loss every N steps (default 250)\n"
@@ -110,6 +111,7 @@ Options parse(int argc, char** argv) {
         else if (arg == "--min-count") o.min_count = integer();
         else if (arg == "--repeat-share") o.train.repeat_share = number();
         else if (arg == "--lr") { o.train.learning_rate = number(); o.train.min_lr = o.train.learning_rate / 10; }
+        else if (arg == "--weight-decay") o.train.weight_decay = number();
         else if (arg == "--positions") {
             const std::string v = value();
             if (v == "alibi") o.model.positions = Positions::alibi;
