@@ -210,6 +210,43 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
         for (int i = 0; i < N; ++i) add_into(dbias, dout + static_cast<std::size_t>(i) * OC, OC);
 }
 
+namespace {
+
+// RoPE's rotation of q and k in place; sign −1 rotates by the negated angle (the inverse).
+void rope_rotate(float* qkv, int B, int T, int C, int H, float sign) {
+    const int hs = C / H, half = hs / 2, C3 = 3 * C;
+    std::vector<float> cs(static_cast<std::size_t>(T) * half), sn(cs.size());  // (T, hs/2) each
+    for (int t = 0; t < T; ++t)
+        for (int i = 0; i < half; ++i) {
+            const double angle = static_cast<double>(t) * std::pow(10000.0, -static_cast<double>(2 * i) / hs);
+            cs[static_cast<std::size_t>(t) * half + i] = static_cast<float>(std::cos(angle));
+            sn[static_cast<std::size_t>(t) * half + i] = sign * static_cast<float>(std::sin(angle));
+        }
+    parallel_for(B * T, 6.0 * B * T * 2 * C, [&](int r0, int r1) {
+        for (int r = r0; r < r1; ++r) {
+            const int t = r % T;
+            const float* c = cs.data() + static_cast<std::size_t>(t) * half;
+            const float* s = sn.data() + static_cast<std::size_t>(t) * half;
+            float* row = qkv + static_cast<std::size_t>(r) * C3;
+            for (int part = 0; part < 2; ++part)  // q, then k
+                for (int h = 0; h < H; ++h) {
+                    float* x = row + part * C + h * hs;
+                    for (int i = 0; i < half; ++i) {
+                        const float a = x[2 * i], b = x[2 * i + 1];
+                        x[2 * i] = a * c[i] - b * s[i];
+                        x[2 * i + 1] = a * s[i] + b * c[i];
+                    }
+                }
+        }
+    });
+}
+
+}  // namespace
+
+void rope_forward(float* qkv, int B, int T, int C, int H) { rope_rotate(qkv, B, T, C, H, 1.0f); }
+
+void rope_backward(float* dqkv, int B, int T, int C, int H) { rope_rotate(dqkv, B, T, C, H, -1.0f); }
+
 void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi) {
     const int hs = C / H, C3 = 3 * C;
     const float q_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(hs)));  // log2(e)/√hs
@@ -424,6 +461,7 @@ void gpt_forward(RunState& s, const Model& model) {
         // x = x + attn(ln_1(x))
         layernorm_forward(ln1, a.ln1_mean + l * BT, a.ln1_rstd + l * BT, residual, p.ln1w + l * C, p.ln1b + l * C, BT, C);
         matmul_forward(qkv, ln1, p.qkvw + static_cast<std::size_t>(l) * 3 * C * C, p.qkvb + l * 3 * C, BT, C, 3 * C);
+        if (c.positions == Positions::rope) rope_forward(qkv, B, T, C, H);
         attention_forward(atty, a.att + static_cast<std::size_t>(l) * B * H * T * T, qkv, B, T, C, H, c.positions == Positions::alibi);
         matmul_forward(attproj, atty, p.attprojw + static_cast<std::size_t>(l) * C * C, p.attprojb + l * C, BT, C, C);
         residual_forward(residual2, residual, attproj, btc);
@@ -484,6 +522,7 @@ void gpt_backward(RunState& s, const Model& model) {
                         a.atty + l * btc, p.attprojw + lC * C, BT, C, C);
         attention_backward(d.qkv + l * btc * 3, d.atty + l * btc, a.qkv + l * btc * 3,
                            a.att + static_cast<std::size_t>(l) * B * H * T * T, B, T, C, H);
+        if (c.positions == Positions::rope) rope_backward(d.qkv + l * btc * 3, B, T, C, H);
         matmul_backward(d.ln1 + l * btc, g.qkvw + lC * 3 * C, c.bias ? g.qkvb + lC * 3 : nullptr, d.qkv + l * btc * 3,
                         a.ln1 + l * btc, p.qkvw + lC * 3 * C, BT, C, 3 * C);
         layernorm_backward(dresidual, g.ln1w + lC, g.ln1b + lC, d.ln1 + l * btc, residual, p.ln1w + lC,

@@ -2,7 +2,7 @@
 //
 // Index
 //   1. Threads             how many threads the operations may use (natively; wasm uses one)
-//   2. Operation pairs     encoder, layernorm, matmul, attention, gelu, residual, crossentropy
+//   2. Operation pairs     encoder, layernorm, matmul, rope, attention, gelu, residual, crossentropy
 //   3. Activations         every intermediate of a batch, for the backward pass
 //   4. The model's passes  gpt_forward, gpt_backward
 //
@@ -48,6 +48,15 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
                      int N, int C, int OC);
 
+// RoPE: rotates each head's query and key at position t, pair (2i, 2i+1) of the head's hs channels
+// by the angle t·10000^(−2i/hs), in place: (a, b) -> (a·cos − b·sin, a·sin + b·cos). Values are
+// untouched. The angles are computed in double, their cos and sin rounded to float once.
+// qkv (B,T,3C), as c_attn writes it
+void rope_forward(float* qkv, int B, int T, int C, int H);
+// The transpose of that rotation (the angle negated) applied to dq and dk in place: the gradient
+// with respect to the unrotated q and k. dqkv (B,T,3C), dv untouched.
+void rope_backward(float* dqkv, int B, int T, int C, int H);
+
 // Causal multi-head self-attention. inp holds q, k, v side by side per position (c_attn's
 // output); head h uses channels [h·hs, (h+1)·hs) of each. att = softmax(q·kᵀ/√hs) over keys
 // t2 <= t (exactly 0 above the diagonal); out = att·v, heads side by side.
@@ -81,7 +90,7 @@ struct ActivationTensors {
     float* ln1;        // (L, B, T, C)
     float* ln1_mean;   // (L, B, T)
     float* ln1_rstd;   // (L, B, T)
-    float* qkv;        // (L, B, T, 3C)
+    float* qkv;        // (L, B, T, 3C)   q and k rotated with RoPE
     float* atty;       // (L, B, T, C)   attention's heads side by side, before c_proj
     float* att;        // (L, B, H, T, T)
     float* attproj;    // (L, B, T, C)

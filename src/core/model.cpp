@@ -26,6 +26,9 @@ std::string check_model_config(const ModelConfig& c) {
         if (!e.empty()) return e;
     if (c.n_embd % c.n_head != 0)
         return "n_head: expected a divisor of n_embd (" + std::to_string(c.n_embd) + "), got " + std::to_string(c.n_head);
+    if (c.positions == Positions::rope && (c.n_embd / c.n_head) % 2 != 0)
+        return "n_head: expected an even head size n_embd / n_head for RoPE positions (it rotates pairs), got " +
+               std::to_string(c.n_embd / c.n_head);
     const double floats = static_cast<double>(c.vocab_size) * c.n_embd * (c.tied ? 1 : 2) +
                           (c.positions == Positions::learned ? static_cast<double>(c.block_size) * c.n_embd : 0.0) +
                           static_cast<double>(c.n_layer) * (12.0 * c.n_embd * c.n_embd + 13.0 * c.n_embd) + 2.0 * c.n_embd;

@@ -167,7 +167,8 @@ ConfigEntry read_config_entry(const std::string& text) {
         const Json& v = j["positions"];
         if (v == "learned") entry.config.positions = Positions::learned;
         else if (v == "alibi") entry.config.positions = Positions::alibi;
-        else field_error("config.positions", "expected \"learned\" (transformer.wpe.weight) or \"alibi\", got " + describe(v));
+        else if (v == "rope") entry.config.positions = Positions::rope;
+        else field_error("config.positions", "expected \"learned\" (transformer.wpe.weight), \"alibi\" or \"rope\", got " + describe(v));
     }
     for (auto it = j.begin(); it != j.end(); ++it) {
         static const std::set<std::string> known = {"block_size", "vocab_size", "n_layer", "n_head", "n_embd", "bias", "tied", "positions"};
@@ -421,8 +422,9 @@ Model read_model(std::string_view bytes, std::string_view vocab_json, std::size_
         if (used.count(name)) continue;
         if (ends_with(name, ".bias") && !config.bias)
             field_error(file_name(*t), "expected no bias tensors (config.bias is false)");
-        if (name == kWpe && config.positions == Positions::alibi)
-            field_error(file_name(*t), "expected no position table (config.positions is \"alibi\")");
+        if (name == kWpe && config.positions != Positions::learned)
+            field_error(file_name(*t), std::string("expected no position table (config.positions is \"") +
+                                           (config.positions == Positions::alibi ? "alibi" : "rope") + "\")");
         field_error(file_name(*t), "expected the blocks h.0 to h." + std::to_string(config.n_layer - 1) +
                                        " only (config.n_layer is " + std::to_string(config.n_layer) + ")");
     }
@@ -459,8 +461,8 @@ void detail::write_model_config(json::Writer& out, const ModelConfig& c) {
     out.key("n_embd"); out.integer(c.n_embd);
     out.key("bias"); out.boolean(c.bias);
     out.key("tied"); out.boolean(c.tied);
-    if (c.positions == Positions::alibi) {  // absent: learned, as in nanoGPT's GPTConfig
-        out.key("positions"); out.string("alibi");
+    if (c.positions != Positions::learned) {  // absent: learned, as in nanoGPT's GPTConfig
+        out.key("positions"); out.string(c.positions == Positions::alibi ? "alibi" : "rope");
     }
     out.end_object();
 }

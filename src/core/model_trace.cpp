@@ -49,8 +49,10 @@ Config attention_config(const Model& model, int l, const Matrix& ln_1, const std
     c.tokens = tokens;
     c.d_model = mc.n_embd;
     c.heads = mc.n_head;
-    // learned positions were added to the embeddings before the first block; ALiBi is the engine's own
-    c.positional = mc.positions == Positions::alibi ? Positional::alibi : Positional::none;
+    // learned positions were added to the embeddings before the first block; ALiBi and RoPE are the engine's own
+    c.positional = mc.positions == Positions::alibi ? Positional::alibi
+                   : mc.positions == Positions::rope ? Positional::rope
+                                                     : Positional::none;
     c.mask = MaskKind::causal;
     c.embeddings = ln_1;
     c.weights.Wq = transposed(qkvw);

@@ -30,7 +30,7 @@ constexpr const char* kUsage =
     "  --max-iters N       optimizer steps (default 6000)\n"
     "  --batch N           sequences per step at the full context (default 4)\n"
     "  --context N         tokens per sequence and the model's block_size (default 512)\n"
-    "  --positions P       alibi (default) or learned (a transformer.wpe.weight table)\n"
+    "  --positions P       rope (default), alibi, or learned (a transformer.wpe.weight table)\n"
     "  --layers N --heads N --embd N   the model's shape (default 4, 4, 128)\n"
     "  --min-count N       a character joins the vocabulary if seen N times in training (default 3)\n"
     "  --repeat-share X    share of sequences that repeat a passage (default 0.125)\n"
@@ -65,7 +65,7 @@ Options parse(int argc, char** argv) {
     Options o;
     o.model.block_size = 512;
     o.train.block_size = 512;
-    o.model.positions = Positions::alibi;
+    o.model.positions = Positions::rope;
     o.train.batch_size = 4;
     o.train.max_iters = 6000;
     o.train.lr_decay_iters = 6000;
@@ -114,9 +114,10 @@ Options parse(int argc, char** argv) {
         else if (arg == "--weight-decay") o.train.weight_decay = number();
         else if (arg == "--positions") {
             const std::string v = value();
-            if (v == "alibi") o.model.positions = Positions::alibi;
+            if (v == "rope") o.model.positions = Positions::rope;
+            else if (v == "alibi") o.model.positions = Positions::alibi;
             else if (v == "learned") o.model.positions = Positions::learned;
-            else die("--positions: expected alibi or learned, got " + v);
+            else die("--positions: expected rope, alibi or learned, got " + v);
         } else if (arg == "--context-start") o.train.context_start = integer();
         else if (arg == "--context-share") o.train.context_share = number();
         else if (arg == "--seed") o.train.seed = static_cast<std::uint64_t>(integer());
@@ -271,16 +272,21 @@ int main(int argc, char** argv) {
     const train::CorpusStats stats = train::corpus_stats(cp, model.vocab);
     nlohmann::json card;
     card["name"] = "attnviz_char";
-    const bool alibi = model.config.positions == Positions::alibi;
+    const Positions positions = model.config.positions;
+    const char* positions_name = positions == Positions::rope ? "rope" : positions == Positions::alibi ? "alibi" : "learned";
     card["architecture"] = std::string("nanoGPT-shaped decoder-only transformer: ") +
-                           (alibi ? "ALiBi positions (no position table; head h of H subtracts 2^(-8(h+1)/H)·(i-j) from its "
-                                    "scaled scores)"
-                                  : "learned positions") +
+                           (positions == Positions::rope
+                                ? "RoPE positions (no position table; each head's query and key at position t rotated "
+                                  "pair by pair, (2i, 2i+1) by t·10000^(-2i/head_size))"
+                            : positions == Positions::alibi
+                                ? "ALiBi positions (no position table; head h of H subtracts 2^(-8(h+1)/H)·(i-j) from its "
+                                  "scaled scores)"
+                                : "learned positions") +
                            ", pre-LayerNorm blocks of causal multi-head self-attention and an MLP (4x, GELU erf form), "
                            "final LayerNorm, lm_head " + (model.config.tied ? "tied to wte" : "its own tensor");
     card["config"] = {{"block_size", model.config.block_size}, {"vocab_size", V}, {"n_layer", model.config.n_layer},
                       {"n_head", model.config.n_head}, {"n_embd", model.config.n_embd}, {"bias", model.config.bias},
-                      {"tied", model.config.tied}, {"positions", alibi ? "alibi" : "learned"}};
+                      {"tied", model.config.tied}, {"positions", positions_name}};
     card["parameters"] = parameter_count(model.config);
     card["file"] = {{"dtype", "F16"}, {"bytes", read_file(opt.out + ".safetensors").size()}};
     card["losses_in"] = "nats per character (per token: one token per code point), on every token after a window's first, "

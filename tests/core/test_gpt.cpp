@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <complex>
 #include <functional>
 #include <random>
 #include <vector>
@@ -117,6 +118,24 @@ Vec ref_attention(const Vec& qkv, int B, int T, int C, int H, bool alibi = false
     return out;
 }
 
+// RoPE: q and k of head h at position t, pair (2i, 2i+1) rotated by t·10000^(-2i/hs) (written out
+// here from the paper's complex form: (a + ib)·e^{iθ})
+Vec ref_rope(Vec qkv, int B, int T, int C, int H) {
+    const int hs = C / H;
+    for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T; ++t)
+            for (int part = 0; part < 2; ++part)
+                for (int h = 0; h < H; ++h)
+                    for (int i = 0; i < hs / 2; ++i) {
+                        double* x = &qkv[(b * T + t) * 3 * C + part * C + h * hs + 2 * i];
+                        const std::complex<double> z = std::complex<double>(x[0], x[1]) *
+                                                       std::polar(1.0, t / std::pow(10000.0, 2.0 * i / hs));
+                        x[0] = z.real();
+                        x[1] = z.imag();
+                    }
+    return qkv;
+}
+
 Vec ref_gelu(const Vec& x) {
     Vec out(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) out[i] = 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)));
@@ -195,6 +214,29 @@ TEST_CASE("attention_backward matches float64 central differences (causal mask, 
     }
 }
 
+TEST_CASE("rope_backward, through attention, matches float64 central differences; values are not rotated", "[gpt]") {
+    for (const auto& shape : {std::array{2, 6, 8, 2}, std::array{1, 13, 12, 3}}) {
+        const int B = shape[0], T = shape[1], C = shape[2], H = shape[3];
+        INFO("B " << B << " T " << T << " C " << C << " H " << H);
+        const auto qkv = random_floats(B * T * 3 * C, 1.5f, 31);
+        const auto r = random_floats(B * T * C, 1.0f, 32);
+        std::vector<float> rotated = qkv;
+        gpt::rope_forward(rotated.data(), B, T, C, H);
+        require_close(rotated, ref_rope(to_double(qkv), B, T, C, H), "rotation", 1e-6);
+        for (int row = 0; row < B * T; ++row)  // v untouched, and position 0 not rotated at all
+            for (int c = 0; c < C; ++c) {
+                CHECK(rotated[row * 3 * C + 2 * C + c] == qkv[row * 3 * C + 2 * C + c]);
+                if (row % T == 0) CHECK(rotated[row * 3 * C + c] == qkv[row * 3 * C + c]);
+            }
+        std::vector<float> out(B * T * C), att(B * H * T * T), dqkv(qkv.size(), 0.0f);
+        gpt::attention_forward(out.data(), att.data(), rotated.data(), B, T, C, H);
+        gpt::attention_backward(dqkv.data(), r.data(), rotated.data(), att.data(), B, T, C, H);
+        gpt::rope_backward(dqkv.data(), B, T, C, H);
+        const auto loss = [&](const Vec& v) { return weighted(ref_attention(ref_rope(v, B, T, C, H), B, T, C, H), r); };
+        require_close(dqkv, numeric_gradient(loss, to_double(qkv)), "dinp");
+    }
+}
+
 TEST_CASE("gelu_backward matches float64 central differences (erf form)", "[gpt]") {
     const auto x = random_floats(64, 4.0f, 11), r = random_floats(64, 1.0f, 12);
     std::vector<float> out(64), dx(64, 0.0f);
@@ -238,16 +280,18 @@ TEST_CASE("encoder and residual backward add their gradients (a token used twice
 }
 
 TEST_CASE("the model's attention equals the engine's run() for the same layer (one attention, two callers)", "[gpt]") {
-  for (const bool alibi : {false, true}) {
-    INFO("alibi " << alibi);
+  for (const Positional positional : {Positional::none, Positional::alibi, Positional::rope}) {
+    const bool alibi = positional == Positional::alibi;
+    INFO("positional " << static_cast<int>(positional));
     // A layer's q, k, v from c_attn, then attention_forward and c_proj, against run() with the
     // same LayerNorm output as embeddings and c_attn / c_proj as Wq, Wk, Wv, Wo (transposed:
-    // the engine uses row vectors), causal mask, no positions.
+    // the engine uses row vectors), causal mask, and the same positions (none, ALiBi, RoPE).
     const int T = 9, C = 12, H = 3;
     const auto x = random_floats(T * C, 1.0f, 14), w_attn = random_floats(3 * C * C, 0.4f, 15), b_attn = random_floats(3 * C, 0.2f, 16);
     const auto w_proj = random_floats(C * C, 0.4f, 17), b_proj = random_floats(C, 0.2f, 18);
     std::vector<float> qkv(T * 3 * C), y(T * C), att(H * T * T), out(T * C);
     gpt::matmul_forward(qkv.data(), x.data(), w_attn.data(), b_attn.data(), T, C, 3 * C);
+    if (positional == Positional::rope) gpt::rope_forward(qkv.data(), 1, T, C, H);
     gpt::attention_forward(y.data(), att.data(), qkv.data(), 1, T, C, H, alibi);
     gpt::matmul_forward(out.data(), y.data(), w_proj.data(), b_proj.data(), T, C, C);
 
@@ -255,7 +299,7 @@ TEST_CASE("the model's attention equals the engine's run() for the same layer (o
     config.tokens = std::vector<std::string>(T, "x");
     config.d_model = C;
     config.heads = H;
-    config.positional = alibi ? Positional::alibi : Positional::none;
+    config.positional = positional;
     config.mask = MaskKind::causal;
     config.embeddings = Matrix::from_shape({std::size_t(T), std::size_t(C)});
     std::copy(x.begin(), x.end(), config.embeddings->begin());

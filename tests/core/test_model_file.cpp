@@ -223,9 +223,11 @@ TEST_CASE("model_file: save_model then load_model gives the model back bit for b
         }
 }
 
-TEST_CASE("model_file: an ALiBi model has no position table and says so in its config", "[model_file]") {
+TEST_CASE("model_file: an ALiBi or RoPE model has no position table and says so in its config", "[model_file]") {
+  for (const char* name : {"alibi", "rope"}) {
+    INFO(name);
     ModelConfig c = tiny_config(true, true);
-    c.positions = attnviz::Positions::alibi;
+    c.positions = std::string(name) == "alibi" ? attnviz::Positions::alibi : attnviz::Positions::rope;
     Vocabulary vocab{{"<|unk|>", "<|bos|>", "\n", "a", "\"q\\", "注"}, 0, 1};
     attnviz::Expected<Model> made = attnviz::init_model(c, vocab, 3);
     REQUIRE(made.ok());
@@ -238,7 +240,9 @@ TEST_CASE("model_file: an ALiBi model has no position table and says so in its c
     const Parts parts = split(file);
     for (const auto& e : parts.entries) CHECK(e.name != "transformer.wpe.weight");
     CHECK(parts.metadata.at("config") ==
-          R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"bias":true,"tied":true,"positions":"alibi"})");
+          R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"bias":true,"tied":true,"positions":")" +
+              std::string(name) + "\"}");
+  }
 }
 
 TEST_CASE("model_file: a file's header, byte for byte", "[model_file]") {
@@ -278,7 +282,7 @@ TEST_CASE("model_file: a file's header, byte for byte", "[model_file]") {
 }
 
 TEST_CASE("model_file: the fixtures' attnviz files load and save back to the same bytes", "[model_file]") {
-    for (const char* stem : {"gpt_tiny", "gpt_tiny_untied_nobias", "gpt_tiny_alibi"}) {
+    for (const char* stem : {"gpt_tiny", "gpt_tiny_untied_nobias", "gpt_tiny_alibi", "gpt_tiny_rope"}) {
         INFO(stem);
         const std::string file = read_bytes(kModelDir / (std::string(stem) + ".safetensors"));
         const Json fixture = Json::parse(read_bytes(kModelDir / (std::string(stem) + ".json")));
@@ -569,10 +573,14 @@ TEST_CASE("model_file: tensor and config errors name the tensor or field", "[mod
               "lm_head.weight: missing from the file");
         CHECK(load_error(with_config(R"({"block_size":5,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4})")) ==
               "transformer.wpe.weight: expected shape [5, 4], got [4, 4]");
-        CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"positions":"rope"})")) ==
-              "config.positions: expected \"learned\" (transformer.wpe.weight) or \"alibi\", got the string \"rope\"");
+        CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"positions":"absolute"})")) ==
+              "config.positions: expected \"learned\" (transformer.wpe.weight), \"alibi\" or \"rope\", got the string \"absolute\"");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"positions":"alibi"})")) ==
               "transformer.wpe.weight: expected no position table (config.positions is \"alibi\")");
+        CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"positions":"rope"})")) ==
+              "transformer.wpe.weight: expected no position table (config.positions is \"rope\")");
+        CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":4,"n_embd":4,"positions":"rope"})")) ==
+              "n_head: expected an even head size n_embd / n_head for RoPE positions (it rotates pairs), got 1");
         CHECK(load_error(with([](Parts& p) { p.metadata["n_head"] = "1"; })) == "n_head: expected 2 as in config.n_head, got \"1\"");
         CHECK(load_error(with([](Parts& p) { p.metadata["attnviz_model"] = "2"; })) ==
               "attnviz_model: expected version \"1\" (the only one this attnviz reads), got \"2\"");

@@ -83,27 +83,31 @@ TEST_CASE("model_trace's logits equal the training pass's (the engine's attentio
     CHECK(torch_err < 1e-4);
 }
 
-TEST_CASE("an ALiBi model: model_trace's logits equal the training pass's; every head carries its slope", "[model_trace]") {
+TEST_CASE("ALiBi and RoPE models: model_trace's logits equal the training pass's; ALiBi heads carry their slope", "[model_trace]") {
+  for (const Positions positions : {Positions::alibi, Positions::rope}) {
+    INFO((positions == Positions::alibi ? "alibi" : "rope"));
     ModelConfig mc;
     mc.block_size = 40;
     mc.vocab_size = 30;
     mc.n_layer = 2;
     mc.n_head = 4;
     mc.n_embd = 16;
-    mc.positions = Positions::alibi;
+    mc.positions = positions;
     Vocabulary vocab{{"<|unk|>", "<|bos|>"}, 0, 1};
     for (int i = 0; i < 28; ++i) vocab.tokens.push_back(std::string(1, static_cast<char>('a' + i % 26)) + (i >= 26 ? "!" : ""));
     Expected<Model> made = init_model(mc, vocab, 5);
     REQUIRE(made.ok());
     Model model = std::move(made.value());
-    // larger weights than init's, so that the scores (and ALiBi's share of them) matter
+    // larger weights than init's, so that the scores (and the positions' share of them) matter
     for (float& p : model.params) p *= 8.0f;
     const ModelTrace t = must_trace(model, {"the quick brown fox jumps over", true, 3, {}});
     const double err = relative_error(t.logits, forward_logits(model, t.tokens.ids));
     INFO("relative difference " << err);
     CHECK(err < 1e-5);
     for (const LayerTrace& layer : t.layers)
-        for (int h = 0; h < mc.n_head; ++h) CHECK(layer.attention.heads[h].alibi_slope == alibi_slope(h, mc.n_head));
+        for (int h = 0; h < mc.n_head; ++h)
+            CHECK(layer.attention.heads[h].alibi_slope == (positions == Positions::alibi ? alibi_slope(h, mc.n_head) : 0.0));
+  }
 }
 
 TEST_CASE("predictions: top-k sorted, probabilities from the logits, the loss of each next token", "[model_trace]") {
@@ -281,7 +285,9 @@ TEST_CASE("the shipped model loads, matches its card (config, parameters, head r
     CHECK(card["config"]["block_size"].get<int>() == model.config.block_size);
     CHECK(card["config"]["vocab_size"].get<int>() == model.config.vocab_size);
     CHECK(card["config"]["n_layer"].get<int>() == model.config.n_layer);
-    CHECK(card["config"]["positions"].get<std::string>() == (model.config.positions == Positions::alibi ? "alibi" : "learned"));
+    CHECK(card["config"]["positions"].get<std::string>() == (model.config.positions == Positions::rope    ? "rope"
+                                                                     : model.config.positions == Positions::alibi ? "alibi"
+                                                                                                                   : "learned"));
     // the card's head roles are this file's (recomputed here, natively or in wasm)
     const nlohmann::json roles = nlohmann::json::parse(head_roles_json(model));
     REQUIRE(roles["layers"].size() == card["head_roles"]["layers"].size());

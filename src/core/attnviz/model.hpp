@@ -32,9 +32,12 @@ namespace attnviz {
 // 1. ModelConfig
 //-----------------------------------------------------------------------------
 // Where a token's position enters: a learned row of wpe added to its embedding (nanoGPT, GPT-2),
-// or ALiBi (Press et al.): no position tensor, each head h of H subtracts slope_h·(i − j) from its
-// scaled scores, slope_h = 2^(−8(h+1)/H) — relative distance, the same bias the lab's "alibi" adds.
-enum class Positions { learned, alibi };
+// ALiBi (Press et al.): no position tensor, each head h of H subtracts slope_h·(i − j) from its
+// scaled scores, slope_h = 2^(−8(h+1)/H) — relative distance, the same bias the lab's "alibi" adds;
+// or RoPE (Su et al.): no position tensor, each head's query and key at position t rotated pair by
+// pair, (2i, 2i+1) by the angle t·10000^(−2i/hs) — the lab's "rope" exactly, so q·k depends on
+// the distance t − t2 alone (hs must be even).
+enum class Positions { learned, alibi, rope };
 
 struct ModelConfig {
     int  block_size = 256;   // Tmax, the longest sequence (rows of wpe when learned)
@@ -91,7 +94,7 @@ Expected<Encoded> encode(const Vocabulary& vocab, std::string_view text, bool ad
 // same layout serves the gradients and AdamW's two moments.
 struct ParameterTensors {
     float* wte;       // (V, C)        transformer.wte.weight
-    float* wpe;       // (Tmax, C)     transformer.wpe.weight (nullptr with ALiBi)
+    float* wpe;       // (Tmax, C)     transformer.wpe.weight (nullptr with ALiBi or RoPE)
     float* ln1w;      // (L, C)        transformer.h.{l}.ln_1.weight
     float* ln1b;      // (L, C)        transformer.h.{l}.ln_1.bias
     float* qkvw;      // (L, 3C, C)    transformer.h.{l}.attn.c_attn.weight: rows [0,C) query, [C,2C) key, [2C,3C) value
