@@ -2,6 +2,7 @@
 // stored losses (so the trainer cannot drift unseen), determinism across runs and thread
 // counts, evaluation's windows, and its error messages.
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -54,10 +55,11 @@ TrainConfig tiny_train() {
     return c;
 }
 
-// The shipped model's recipe in small: ALiBi, and a context warm-up (windows of 4, then 8, then 16).
-Model tiny_alibi_model() {
+// The shipped model's recipe in small: positions without a table (RoPE as shipped, or ALiBi), and
+// a context warm-up (windows of 4, then 8, then 16).
+Model tiny_model_with(Positions positions) {
     ModelConfig mc = tiny_config();
-    mc.positions = Positions::alibi;
+    mc.positions = positions;
     Expected<Model> m = init_model(mc, tiny_model().vocab, 3);
     REQUIRE(m.ok());
     return std::move(m.value());
@@ -70,14 +72,31 @@ TrainConfig warmup_train() {
     return c;
 }
 
-std::vector<float> run_losses(int threads, bool warmup = false) {
-    TrainConfig c = warmup ? warmup_train() : tiny_train();
+// A run's losses: the plain recipe (learned positions, the full context from the start), or the
+// shipped one in small with `positions`.
+std::vector<float> run_losses(int threads, std::optional<Positions> shipped = std::nullopt) {
+    TrainConfig c = shipped ? warmup_train() : tiny_train();
     c.threads = threads;
-    Expected<Trainer> t = Trainer::start(warmup ? tiny_alibi_model() : tiny_model(), c, tiny_stream());
+    Expected<Trainer> t = Trainer::start(shipped ? tiny_model_with(*shipped) : tiny_model(), c, tiny_stream());
     REQUIRE(t.ok());
     std::vector<float> losses;
     for (int k = 0; k < c.max_iters; ++k) losses.push_back(t.value().step().loss);
     return losses;
+}
+
+// A run against losses stored from a native run of this build's trainer (the wasm build agrees
+// to the tolerance: its SIMD path multiplies then adds where AVX2 fuses, a few ulp per step), and
+// the same bits again, with 1 or 2 threads.
+void check_stored(std::optional<Positions> shipped, const std::vector<double>& stored) {
+    const std::vector<float> losses = run_losses(1, shipped);
+    REQUIRE(losses.size() == stored.size());
+    for (std::size_t k = 0; k < stored.size(); ++k) {
+        INFO("step " << k + 1 << ": " << losses[k] << " against " << stored[k]);
+        CHECK(std::abs(losses[k] - stored[k]) <= 1e-4 * stored[k]);
+    }
+    CHECK(run_losses(1, shipped) == losses);
+    CHECK(run_losses(2, shipped) == losses);
+    gpt::set_threads(1);
 }
 
 }  // namespace
@@ -106,20 +125,9 @@ TEST_CASE("gradient clipping scales by max_norm / (norm + 1e-6) only above max_n
 }
 
 TEST_CASE("a short training run gives the stored losses; the same bits again, and with 1 or 2 threads", "[train]") {
-    const std::vector<float> losses = run_losses(1);
-    // Stored from a native run of this build's trainer (the wasm build agrees to the tolerance:
-    // its SIMD path multiplies then adds where AVX2 fuses, a difference of a few ulp per step).
-    const std::vector<double> stored = {2.4987988471984863, 2.4251115322113037, 2.3986310958862305, 2.3510184288024902,
+    check_stored(std::nullopt, {2.4987988471984863, 2.4251115322113037, 2.3986310958862305, 2.3510184288024902,
                                         2.303178071975708,  2.2415177822113037, 2.2335717678070068, 2.2347812652587891,
-                                        2.2132861614227295, 2.1379528045654297, 2.1074893474578857, 2.0896573066711426};
-    REQUIRE(losses.size() == stored.size());
-    for (std::size_t k = 0; k < stored.size(); ++k) {
-        INFO("step " << k + 1 << ": " << losses[k] << " against " << stored[k]);
-        CHECK(std::abs(losses[k] - stored[k]) <= 1e-4 * stored[k]);
-    }
-    CHECK(run_losses(1) == losses);
-    CHECK(run_losses(2) == losses);
-    gpt::set_threads(1);
+                                        2.2132861614227295, 2.1379528045654297, 2.1074893474578857, 2.0896573066711426});
 }
 
 TEST_CASE("context warm-up: windows of context_start doubling to block_size over context_share of the steps", "[train]") {
@@ -143,7 +151,7 @@ TEST_CASE("context warm-up: windows of context_start doubling to block_size over
     // the trainer: as many tokens per step, more and shorter rows while warm; evaluation in between
     // uses full windows and the next step goes on with the warm-up's shape
     const TrainConfig w = warmup_train();
-    Expected<Trainer> t = Trainer::start(tiny_alibi_model(), w, tiny_stream());
+    Expected<Trainer> t = Trainer::start(tiny_model_with(Positions::rope), w, tiny_stream());
     REQUIRE(t.ok());
     const std::vector<int> all = tiny_stream();
     const std::vector<int> val(all.begin(), all.begin() + 100);
@@ -160,27 +168,23 @@ TEST_CASE("context warm-up: windows of context_start doubling to block_size over
     CHECK(warmup_train().context_share == 0.5f);
     TrainConfig bad = warmup_train();
     bad.context_start = 17;
-    CHECK(Trainer::start(tiny_alibi_model(), bad, tiny_stream()).error() ==
+    CHECK(Trainer::start(tiny_model_with(Positions::rope), bad, tiny_stream()).error() ==
           "context_start: expected 0 (no context warm-up) or an integer from 1 to block_size (16), got 17");
     bad = warmup_train();
     bad.context_share = 1.5f;
-    CHECK(Trainer::start(tiny_alibi_model(), bad, tiny_stream()).error() == "context_share: expected a number from 0 to 1");
+    CHECK(Trainer::start(tiny_model_with(Positions::rope), bad, tiny_stream()).error() == "context_share: expected a number from 0 to 1");
 }
 
-TEST_CASE("the shipped recipe in small (ALiBi, context warm-up) gives stored losses, the same bits with 1 or 2 threads", "[train]") {
-    const std::vector<float> losses = run_losses(1, true);
-    // stored from a native run of this build's trainer, like the test above
-    const std::vector<double> stored = {2.51169753074646,   2.4674711227416992, 2.4100072383880615, 2.333587646484375,
+TEST_CASE("the shipped recipe in small (RoPE, context warm-up) gives stored losses, the same bits with 1 or 2 threads", "[train]") {
+    check_stored(Positions::rope, {2.5117158889770508, 2.4675636291503906, 2.4099922180175781, 2.3347704410552979,
+                                   2.268977165222168,  2.2537181377410889, 2.1892213821411133, 2.0686745643615723,
+                                   1.997928261756897,  2.0589699745178223, 1.9966322183609009, 1.9652112722396851});
+}
+
+TEST_CASE("the recipe with ALiBi gives stored losses, the same bits with 1 or 2 threads", "[train]") {
+    check_stored(Positions::alibi, {2.51169753074646,   2.4674711227416992, 2.4100072383880615, 2.333587646484375,
                                         2.2682662010192871, 2.2541375160217285, 2.1893494129180908, 2.0682168006896973,
-                                        1.9974268674850464, 2.0587828159332275, 1.9968112707138062, 1.9638711214065552};
-    REQUIRE(losses.size() == stored.size());
-    for (std::size_t k = 0; k < stored.size(); ++k) {
-        INFO("step " << k + 1 << ": " << losses[k] << " against " << stored[k]);
-        CHECK(std::abs(losses[k] - stored[k]) <= 1e-4 * stored[k]);
-    }
-    CHECK(run_losses(1, true) == losses);
-    CHECK(run_losses(2, true) == losses);
-    gpt::set_threads(1);
+                                        1.9974268674850464, 2.0587828159332275, 1.9968112707138062, 1.9638711214065552});
 }
 
 TEST_CASE("evaluate predicts every token after the first exactly once, whatever the windows", "[train]") {
