@@ -48,6 +48,7 @@ void go(AppState& state, int delta) {
 
 // What the trace says about the factors the lesson talks about, so the text's claims can be checked.
 void trace_facts(const AppState& state) {
+    if (!state.trace) return;  // the first pass is still computing (a link opened on a lesson)
     const Trace& t = *state.trace;
     const HeadTrace& head = t.heads[shown_head(state)];
     ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));

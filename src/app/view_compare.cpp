@@ -320,6 +320,7 @@ void cost_table(const Trace& left, const Trace& right) {
 }  // namespace
 
 void view_compare(AppState& state) {
+    if (!state.trace) return;
     const Trace& left = *state.trace;
     CompareState& cmp = state.compare;
     // Until something chose the right side (a preset, a lesson, a link), it is the untouched default

@@ -96,6 +96,7 @@ void draw_shared_legend(ImVec2 at, float height, double top) {
 }  // namespace
 
 void view_heads(AppState& state) {
+    if (!state.trace) return;
     const Trace& trace = *state.trace;
     const int H = static_cast<int>(trace.heads.size());
     const std::vector<std::string>& keys = trace.cross ? trace.source_tokens : trace.tokens;

@@ -103,6 +103,7 @@ void head_toggles(AppState& state, int H) {
 }  // namespace
 
 void view_lines(AppState& state) {
+    if (!state.trace) return;
     const Trace& trace = *state.trace;
     const int H = static_cast<int>(trace.heads.size());
     state.heads_shown.resize(H, true);

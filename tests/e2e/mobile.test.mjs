@@ -301,8 +301,8 @@ test('phone: a shared link opens the same view; exports, a lesson, and the link 
   } finally {
     await app.close();
   }
-  // The lesson's link opens in a fresh browser once the first one is closed (two swiftshader
-  // browsers at once on two cores can starve one of frames).
+  // The lesson's link, in a fresh browser (one at a time: two SwiftShader browsers share two
+  // cores). Its first frames draw the lesson before the first trace exists: this once crashed.
   const second = await openApp({ ...PHONE, hash: lessonLink.split('#')[1] });
   try {
     await waitFrames(second.page, 4);
