@@ -38,6 +38,10 @@ std::string check_model_config(const ModelConfig& c) {
     return "";
 }
 
+const char* positions_name(Positions positions) {
+    return positions == Positions::rope ? "rope" : positions == Positions::alibi ? "alibi" : "learned";
+}
+
 double alibi_slope(int h, int n_head) { return std::pow(2.0, -8.0 * (h + 1) / n_head); }
 
 //-----------------------------------------------------------------------------

@@ -424,7 +424,7 @@ Model read_model(std::string_view bytes, std::string_view vocab_json, std::size_
             field_error(file_name(*t), "expected no bias tensors (config.bias is false)");
         if (name == kWpe && config.positions != Positions::learned)
             field_error(file_name(*t), std::string("expected no position table (config.positions is \"") +
-                                           (config.positions == Positions::alibi ? "alibi" : "rope") + "\")");
+                                           positions_name(config.positions) + "\")");
         field_error(file_name(*t), "expected the blocks h.0 to h." + std::to_string(config.n_layer - 1) +
                                        " only (config.n_layer is " + std::to_string(config.n_layer) + ")");
     }
@@ -462,7 +462,7 @@ void detail::write_model_config(json::Writer& out, const ModelConfig& c) {
     out.key("bias"); out.boolean(c.bias);
     out.key("tied"); out.boolean(c.tied);
     if (c.positions != Positions::learned) {  // absent: learned, as in nanoGPT's GPTConfig
-        out.key("positions"); out.string(c.positions == Positions::alibi ? "alibi" : "rope");
+        out.key("positions"); out.string(positions_name(c.positions));
     }
     out.end_object();
 }

@@ -273,7 +273,6 @@ int main(int argc, char** argv) {
     nlohmann::json card;
     card["name"] = "attnviz_char";
     const Positions positions = model.config.positions;
-    const char* positions_name = positions == Positions::rope ? "rope" : positions == Positions::alibi ? "alibi" : "learned";
     card["architecture"] = std::string("nanoGPT-shaped decoder-only transformer: ") +
                            (positions == Positions::rope
                                 ? "RoPE positions (no position table; each head's query and key at position t rotated "
@@ -286,7 +285,7 @@ int main(int argc, char** argv) {
                            "final LayerNorm, lm_head " + (model.config.tied ? "tied to wte" : "its own tensor");
     card["config"] = {{"block_size", model.config.block_size}, {"vocab_size", V}, {"n_layer", model.config.n_layer},
                       {"n_head", model.config.n_head}, {"n_embd", model.config.n_embd}, {"bias", model.config.bias},
-                      {"tied", model.config.tied}, {"positions", positions_name}};
+                      {"tied", model.config.tied}, {"positions", positions_name(positions)}};
     card["parameters"] = parameter_count(model.config);
     card["file"] = {{"dtype", "F16"}, {"bytes", read_file(opt.out + ".safetensors").size()}};
     card["losses_in"] = "nats per character (per token: one token per code point), on every token after a window's first, "

@@ -85,7 +85,7 @@ TEST_CASE("model_trace's logits equal the training pass's (the engine's attentio
 
 TEST_CASE("ALiBi and RoPE models: model_trace's logits equal the training pass's; ALiBi heads carry their slope", "[model_trace]") {
   for (const Positions positions : {Positions::alibi, Positions::rope}) {
-    INFO((positions == Positions::alibi ? "alibi" : "rope"));
+    INFO(positions_name(positions));
     ModelConfig mc;
     mc.block_size = 40;
     mc.vocab_size = 30;

@@ -39,6 +39,9 @@ namespace attnviz {
 // the distance t − t2 alone (hs must be even).
 enum class Positions { learned, alibi, rope };
 
+// "learned", "alibi", "rope": the config's spelling (files, the trainer's --positions, the card).
+const char* positions_name(Positions positions);
+
 struct ModelConfig {
     int  block_size = 256;   // Tmax, the longest sequence (rows of wpe when learned)
     int  vocab_size = 0;     // V
