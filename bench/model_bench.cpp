@@ -40,6 +40,9 @@
 #else
 #include <thread>
 #endif
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
@@ -660,21 +663,23 @@ int trace_main(const std::string& path, int threads) {
         return 1;
     }
     const int sizes[] = {64, 511};
+    // per size: a warm-up, the trace alone `runs` times in a row, then its JSON apart (as model_run.mjs)
+    const int runs[] = {40, 10}, json_runs[] = {5, 3};
     std::vector<double> trace_ms[2], json_ms[2];
     TraceTiming last[2];
-    for (int round = 0; round < 13; ++round)  // the first round is a warm-up
-        for (int k = 0; k < 2; ++k) {
-            if (k == 1 && round > 7) continue;
-            const TraceTiming t = time_trace(lm.model, sizes[k], true);
+    for (int k = 0; k < 2; ++k)
+        for (int r = -1; r < runs[k] + json_runs[k]; ++r) {
+            const bool json = r >= runs[k];
+            const TraceTiming t = time_trace(lm.model, sizes[k], json);
             if (!t.error.empty()) {
                 std::fprintf(stderr, "attnviz-model-bench: %s\n", t.error.c_str());
                 return 1;
             }
-            if (round > 0) {
-                trace_ms[k].push_back(t.trace_ms);
+            if (r >= 0 && !json) trace_ms[k].push_back(t.trace_ms);
+            if (json) {
                 json_ms[k].push_back(t.json_ms);
+                last[k] = t;
             }
-            last[k] = t;
         }
     for (int k = 0; k < 2; ++k)
         std::printf("{\"kind\":\"trace\",\"engine\":\"attnviz native\",\"threads\":%d,\"model\":\"%s\",\"chars\":%d,\"T\":%d,"
@@ -710,6 +715,14 @@ int serve_main(const TrainShape& shape, int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+    // Keep freed memory in the process: glibc otherwise returns every block over 128 KiB (a head's
+    // (T, T) matrices) to the kernel on free and maps it afresh, zero pages faulted in one by one,
+    // on the next trace — 390 ms of a 43 ms trace of 512 characters. wasm's heap never shrinks,
+    // so this makes the native figures comparable.
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "trace") return trace_main(argc > 2 ? argv[2] : "", argc > 3 ? std::atoi(argv[3]) : 1);
     if (mode == "trace-loop" && argc >= 4) {

@@ -136,16 +136,24 @@ if (only.has('trace')) {
   log(`model trace (${fs.existsSync(modelFile) ? modelFile : 'no model file: init_model of its shape'})`);
   if (call('mb_trace_setup', fs.existsSync(modelFile) ? modelFile : '') < 0) throw new Error(`model: ${text()}`);
   const source = text();
-  const sizes = [64, 511];
+  // Per size: a warm-up, then the trace alone `runs` times in a row (the JSON's hundreds of MB in
+  // between would make each trace also pay for memory the JSON left behind), then the JSON apart.
+  const sizes = [64, 511], runs = { 64: 40, 511: 10 }, jsonRuns = { 64: 5, 511: 3 };
   const ms = { 64: [], 511: [] }, json = { 64: [], 511: [] }, info = {};
-  for (let round = 0; round < 13; ++round)  // the first round is a warm-up
-    for (const chars of sizes) {
-      if (chars === 511 && round > 7) continue;
-      const t = core._mb_trace_run(chars, 1);
+  for (const chars of sizes) {
+    const run = (withJson) => {
+      const t = core._mb_trace_run(chars, withJson ? 1 : 0);
       if (t < 0) throw new Error(`trace: ${text()}`);
-      info[chars] = { T: core._mb_trace_T(), json_bytes: core._mb_trace_json_bytes() };
-      if (round > 0) { ms[chars].push(t); json[chars].push(core._mb_trace_json_ms()); }
+      return t;
+    };
+    run(false);
+    for (let r = 0; r < runs[chars]; ++r) ms[chars].push(run(false));
+    for (let r = 0; r < jsonRuns[chars]; ++r) {
+      run(true);
+      json[chars].push(core._mb_trace_json_ms());
     }
+    info[chars] = { T: core._mb_trace_T(), json_bytes: core._mb_trace_json_bytes() };
+  }
   for (const chars of sizes)
     print({ kind: 'trace', engine: 'attnviz wasm', threads: 1, model: source, chars, T: info[chars].T,
             trace_ms: +median(ms[chars]).toFixed(3), json_ms: +median(json[chars]).toFixed(3),

@@ -163,16 +163,6 @@ void matmul_rows(float* Cm, const float* A, const float* packed, int M, int K, i
     });
 }
 
-// out (cols, rows) = inᵀ, in (rows, cols)
-void transpose(float* out, const float* in, int rows, int cols) {
-    constexpr int tile = 32;
-    for (int r0 = 0; r0 < rows; r0 += tile)
-        for (int c0 = 0; c0 < cols; c0 += tile)
-            for (int r = r0; r < std::min(rows, r0 + tile); ++r)
-                for (int c = c0; c < std::min(cols, c0 + tile); ++c)
-                    out[static_cast<std::size_t>(c) * rows + r] = in[static_cast<std::size_t>(r) * cols + c];
-}
-
 void add_into(float* dst, const float* src, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
@@ -180,6 +170,10 @@ void add_into(float* dst, const float* src, std::size_t n) {
 std::unique_ptr<float[]> buffer(std::size_t n) { return std::unique_ptr<float[]>(new float[std::max<std::size_t>(n, 1)]); }
 
 }  // namespace
+
+void transpose(float* out, const float* in, int rows, int cols, int ld) {
+    kernels::transpose(out, in, static_cast<std::size_t>(ld < 0 ? cols : ld), rows, cols);
+}
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
     const auto packed = buffer(kernels::packed_size(C, OC));

@@ -44,6 +44,10 @@ void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int 
 // instead of 0).   C (M, N), its rows `ldc` floats apart; A (M, K) contiguous.
 void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate = false);
 
+// out (cols, rows) = inᵀ, in (rows, cols) with its rows `ld` floats apart: 4×4 blocks moved as
+// four vectors and transposed in registers (shuffles), the edges one float at a time.
+void transpose(float* out, const float* in, std::size_t ld, int rows, int cols);
+
 // Unnormalized softmax in base 2: weights(i, j) = 2^(x(i, j) - max_j x(i, :)), and
 // inv_sums[i] = 1 / Σ_j weights(i, j), the factor that normalizes row i (or any product of it).
 // `weights` may be `x` (in place).   weights (rows, cols), x (rows, cols), inv_sums (rows).

@@ -36,8 +36,7 @@ Config attention_config(const Model& model, int l, const Matrix& ln_1, const std
     const float* qkvb = p.qkvb + l * 3 * C;
     const auto transposed = [C](const float* w) {  // torch (out, in) -> (in, out)
         Matrix m = matrix(C, C);
-        for (std::size_t o = 0; o < C; ++o)
-            for (std::size_t i = 0; i < C; ++i) m(i, o) = w[o * C + i];
+        gpt::transpose(m.data(), w, static_cast<int>(C), static_cast<int>(C));
         return m;
     };
     const auto vector = [C](const float* b) {
@@ -92,12 +91,18 @@ Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k
         const float* z = logits.data() + t * V;
         // softmax, subtracting the max for numerical stability: exp by the vectorized kernel, the
         // sum in double
-        float lanes_max[4] = {z[0], z[0], z[0], z[0]};  // four independent chains, not one
+        // four independent chains, not one, written out so that the compiler makes vectors of them
+        float lanes_max[4] = {z[0], z[0], z[0], z[0]};
         double lanes_sum[4] = {0, 0, 0, 0};
-        for (std::size_t j = 0; j < V; ++j) lanes_max[j % 4] = std::max(lanes_max[j % 4], z[j]);
+        std::size_t j = 0;
+        for (; j + 4 <= V; j += 4)
+            for (int l = 0; l < 4; ++l) lanes_max[l] = std::max(lanes_max[l], z[j + l]);
+        for (; j < V; ++j) lanes_max[j % 4] = std::max(lanes_max[j % 4], z[j]);
         const float m = std::max(std::max(lanes_max[0], lanes_max[1]), std::max(lanes_max[2], lanes_max[3]));
         kernels::exp_shifted(probs.data(), z, m, static_cast<int>(V));
-        for (std::size_t j = 0; j < V; ++j) lanes_sum[j % 4] += probs[j];
+        for (j = 0; j + 4 <= V; j += 4)
+            for (int l = 0; l < 4; ++l) lanes_sum[l] += probs[j + l];
+        for (; j < V; ++j) lanes_sum[j % 4] += probs[j];
         const double sum = (lanes_sum[0] + lanes_sum[1]) + (lanes_sum[2] + lanes_sum[3]);
         // the k largest in one pass: a candidate enters the sorted top list only if it beats its
         // last entry (ties keep the smaller id first)
@@ -174,15 +179,19 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k,
     out.ln_f = matrix(T, C);
     gpt::layernorm_forward(out.ln_f.data(), mean.data(), rstd.data(), x.data(), p.lnfw, p.lnfb, T, C);
     // logits = ln_f·lm_headᵀ, computed as its transpose lm_head·ln_fᵀ (V, T): the operand the
-    // matmul packs is then ln_fᵀ (C×T floats) rather than lm_headᵀ (C×V, the vocabulary's size)
+    // matmul packs is then ln_fᵀ (C×T floats) rather than lm_headᵀ (C×V, the vocabulary's size).
+    // Its columns are padded with zero rows of ln_f to the kernel's lanes: the last T mod lanes
+    // columns would otherwise take the one-vector path, a third of the product's time at T = 65.
     {
-        std::vector<float> packed(kernels::packed_size(C, T));
-        kernels::pack_transposed(packed.data(), out.ln_f.data(), C, C, T);
-        std::vector<float> transposed(static_cast<std::size_t>(V) * T);  // (V, T)
-        kernels::matmul_packed(transposed.data(), T, p.lm_head, packed.data(), V, C, T);
+        const int padded = static_cast<int>(kernels::packed_size(C, T) / C);  // T rounded up to the lanes
+        std::vector<float> ln_f(static_cast<std::size_t>(padded) * C, 0.0f);
+        std::copy(out.ln_f.begin(), out.ln_f.end(), ln_f.begin());
+        std::vector<float> packed(kernels::packed_size(C, padded));
+        kernels::pack_transposed(packed.data(), ln_f.data(), C, C, padded);
+        std::vector<float> transposed(static_cast<std::size_t>(V) * padded);  // (V, padded)
+        kernels::matmul_packed(transposed.data(), padded, p.lm_head, packed.data(), V, C, padded);
         out.logits = matrix(T, V);
-        for (int v = 0; v < V; ++v)
-            for (int t = 0; t < T; ++t) out.logits(t, v) = transposed[static_cast<std::size_t>(v) * T + t];
+        gpt::transpose(out.logits.data(), transposed.data(), V, T, padded);
     }
     out.predictions = predict(out.logits, tokens.ids, top_k);
     return out;

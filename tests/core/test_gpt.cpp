@@ -160,6 +160,20 @@ double ref_crossentropy(const Vec& logits, const std::vector<int>& targets, int 
 
 using namespace attnviz;
 
+TEST_CASE("transpose: every element moves to its mirrored place, blocks and edges, rows with padding", "[gpt]") {
+    for (const auto& [rows, cols, ld] : {std::array{1, 1, 1}, std::array{4, 4, 4}, std::array{3, 7, 9}, std::array{33, 65, 72},
+                                         std::array{64, 32, 32}, std::array{37, 5, 5}, std::array{4071, 65, 72}}) {
+        const auto in = random_floats(static_cast<std::size_t>(rows) * ld, 1.0f, static_cast<unsigned>(rows * 131 + cols));
+        std::vector<float> out(static_cast<std::size_t>(rows) * cols, -7.0f);
+        gpt::transpose(out.data(), in.data(), rows, cols, ld);
+        int wrong = 0;
+        for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) wrong += out[static_cast<std::size_t>(c) * rows + r] != in[static_cast<std::size_t>(r) * ld + c];
+        INFO(rows << "x" << cols << " ld " << ld);
+        CHECK(wrong == 0);
+    }
+}
+
 TEST_CASE("layernorm_backward matches float64 central differences", "[gpt]") {
     const int N = 6, C = 8;
     const auto x = random_floats(N * C, 2.0f, 1), w = random_floats(C, 1.5f, 2), b = random_floats(C, 0.5f, 3);
