@@ -156,6 +156,15 @@ async function timedLoad(context, url, throttle) {
     return { ...window.__loadMarks, error: window.attnviz.error, build: window.attnviz.build, wasm: wasm ? wasm.responseEnd : null };
   });
   if (m.error) throw new Error(`the page failed to load: ${m.error}`);
+  // The trained model, fetched after the first frame: its first predictions on screen (the page
+  // opens on it unless ?lab), and when its request started, to show it is not part of startup.
+  if (!/[?&]lab\b/.test(url)) {
+    await page.waitForFunction(() => { const s = window.attnviz.getState().model; return s.T > 0 || s.load_error; }, null, { timeout: 300000, polling: 10 });
+    Object.assign(m, await page.evaluate(() => {
+      const model = performance.getEntriesByType('resource').find((e) => e.name.includes('/models/'));
+      return { predictions: performance.now(), modelRequested: model ? model.startTime : null, modelReceived: model ? model.responseEnd : null };
+    }));
+  }
   await page.waitForLoadState('networkidle');   // the favicon comes after the first frame
   return { page, requests, marks: m };
 }
@@ -239,10 +248,13 @@ async function main() {
 
   const out = [];
   out.push(`Time from navigation start, ms: median (min–max) of ${opts.runs} loads. Chromium ${version}, SwiftShader, gzip + ETag server.`);
-  out.push(`${pad('network', 24)}${pad('build', 9)}${pad('cache', 6)}${pad('wasm received', 18)}${pad('ready', 18)}first frame`);
+  out.push(`${pad('network', 24)}${pad('build', 9)}${pad('cache', 6)}${pad('wasm received', 18)}${pad('ready', 18)}${pad('first frame', 18)}${pad('model requested', 20)}model's predictions`);
   for (const r of results) {
-    out.push(`${pad(r.network, 24)}${pad(r.build, 9)}${pad(r.cache, 6)}${pad(fmt(r.samples.map((s) => s.wasm)), 18)}${pad(fmt(r.samples.map((s) => s.ready)), 18)}${fmt(r.samples.map((s) => s.frame))}`);
+    const col = (k) => fmt(r.samples.map((s) => (s[k] === undefined ? null : s[k])));
+    out.push(`${pad(r.network, 24)}${pad(r.build, 9)}${pad(r.cache, 6)}${pad(col('wasm'), 18)}${pad(col('ready'), 18)}${pad(col('frame'), 18)}${pad(col('modelRequested'), 20)}${col('predictions')}`);
   }
+  const early = results.flatMap((r) => r.samples).filter((s) => s.modelRequested != null && s.modelRequested < s.frame);
+  out.push(early.length ? `the model was requested before the first frame in ${early.length} loads` : 'the model was requested after the first frame in every load');
 
   // What a cold load of each build requested, and the sizes: the startup set against the budget.
   const startup = new Set();
@@ -251,7 +263,7 @@ async function main() {
   for (const r of results.filter((x) => x.network === 'loopback')) {
     out.push(`  ${r.build} ${r.cache}: ${r.requests.map((q) => `${q.path} (${q.type})`).join(', ')}`);
     out.push(`  ${' '.repeat(r.build.length + r.cache.length + 1)}  server: ${r.served.map((s) => `${s.path} ${s.status} ${s.bytes}`).join(', ') || 'nothing'}`);
-    if (r.cache === 'cold') for (const q of r.requests) startup.add(q.path === '/' ? '/index.html' : q.path);
+    if (r.cache === 'cold') for (const q of r.requests) if (!q.path.startsWith('/models/')) startup.add(q.path === '/' ? '/index.html' : q.path);
   }
   // The favicon is asked for again when the app writes its state into the URL hash: only what
   // no startup load requested counts as on demand.
@@ -268,11 +280,12 @@ async function main() {
   const buildsOf = (p) => results.filter((x) => x.cache === 'cold' && x.network === 'loopback' && x.requests.some((q) => (q.path === '/' ? '/index.html' : q.path) === p)).map((x) => x.build);
   for (const [p, f] of [...files].sort((a, b) => a[0].localeCompare(b[0]))) {
     const builds = buildsOf(p);
-    const when = onDemand.has(p) ? 'on demand (CJK text)' : startup.has(p) ? `startup (${builds.length === 2 ? 'both' : builds[0]})` : 'never requested';
+    const when = onDemand.has(p) ? 'on demand (CJK text)' : startup.has(p) ? `startup (${builds.length === 2 ? 'both' : builds[0]})`
+      : builds.length && p.startsWith('/models/') ? 'after the first frame' : 'never requested';
     out.push(`${pad(p, 30)}${pad(when, 22)}${kb(f.raw.length)}${kb(f.gz.length).padStart(13)}`);
   }
   for (const r of results.filter((x) => x.cache === 'cold' && x.network === 'loopback')) {
-    const paths = new Set(r.requests.map((q) => (q.path === '/' ? '/index.html' : q.path)).filter((q) => files.has(q)));
+    const paths = new Set(r.requests.map((q) => (q.path === '/' ? '/index.html' : q.path)).filter((q) => files.has(q) && !q.startsWith('/models/')));
     const gz = [...paths].reduce((s, p) => s + files.get(p).gz.length, 0);
     const raw = [...paths].reduce((s, p) => s + files.get(p).raw.length, 0);
     totals[r.build] = { raw, gz, files: [...paths] };

@@ -18,6 +18,7 @@
   const text = document.getElementById('loader-text');
   const canvas = document.getElementById('canvas');
   const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
+  const MAX_MODEL_BYTES = 256 * 1024 * 1024;
 
   function fail(message) {
     loader.classList.remove('hidden');
@@ -78,7 +79,10 @@
     canvas.addEventListener('dragover', (e) => e.preventDefault());
     canvas.addEventListener('drop', (e) => {
       e.preventDefault();
-      if (e.dataTransfer.files.length) importFile(e.dataTransfer.files[0]);
+      if (!e.dataTransfer.files.length) return;
+      const files = [...e.dataTransfer.files];
+      if (files.some((f) => /\.safetensors$/i.test(f.name))) window.attnviz._loadModelFiles(files);  // a model (setupModel)
+      else importFile(files[0]);
     });
   }
 
@@ -170,6 +174,82 @@
     };
   }
 
+  // Model bytes into the heap, then the core's loader; its message (or "") comes back.
+  // `vocab` is a vocab.json's text for a nanoGPT-shaped file ('' when none).
+  function loadModelBytes(M, bytes, name, shipped, vocab = '') {
+    const heapString = (str) => {
+      const size = M.lengthBytesUTF8(str) + 1, ptr = M._malloc(size);
+      M.stringToUTF8(str, ptr, size);
+      return ptr;
+    };
+    const ptr = M._malloc(Math.max(bytes.length, 1)), namePtr = heapString(name), vocabPtr = heapString(vocab);
+    try {
+      M.HEAPU8.set(bytes, ptr);
+      return M.UTF8ToString(M._attnviz_model_loaded(ptr, bytes.length, namePtr, shipped ? 1 : 0, vocabPtr));
+    } finally {
+      M._free(ptr);
+      M._free(namePtr);
+      M._free(vocabPtr);
+    }
+  }
+
+  // The shipped model is fetched after the first frame, when the app asks: its progress goes to
+  // the app's progress bar. A user's model file (picked or dropped) is read locally, never sent.
+  function setupModel(M) {
+    window.attnviz._fetchModel = async (url) => {
+      try {
+        const r = await fetch(url);
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        // Content-Length counts the bytes on the wire: the file's own size only when not compressed
+        const total = r.headers.get('Content-Encoding') ? 0 : Number(r.headers.get('Content-Length') || 0);
+        const parts = [];
+        let received = 0;
+        const reader = r.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          parts.push(value);
+          received += value.length;
+          M._attnviz_model_progress(received, total);
+        }
+        const bytes = new Uint8Array(received);
+        let at = 0;
+        for (const p of parts) { bytes.set(p, at); at += p.length; }
+        const name = url.replace(/^.*\//, '').replace(/\.safetensors$/, '');
+        loadModelBytes(M, bytes, name, true);
+      } catch (e) {
+        callWithString(M, 'attnviz_model_failed', 'The trained model could not load (' + e.message + '); the one-layer lab still works.');
+      }
+    };
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.accept = '.safetensors,.json';
+    input.multiple = true;  // a nanoGPT-shaped file with its vocab.json
+    input.style.display = 'none';
+    document.body.appendChild(input);
+    input.addEventListener('change', () => {
+      if (input.files.length) window.attnviz._loadModelFiles([...input.files]);
+      input.value = '';
+    });
+    window.attnviz._openModelFile = () => input.click();
+    // A .safetensors file, and the .json beside it if one was given (its vocabulary).
+    window.attnviz._loadModelFiles = async (files) => {
+      const model = files.find((f) => /\.safetensors$/i.test(f.name));
+      const vocab = files.find((f) => /\.json$/i.test(f.name));
+      if (!model) {
+        callWithString(M, 'attnviz_notify', 'Open a .safetensors model file (and its vocab.json, for a nanoGPT-shaped model)');
+        return;
+      }
+      if (model.size > MAX_MODEL_BYTES || (vocab && vocab.size > MAX_IMPORT_BYTES)) {
+        callWithString(M, 'attnviz_notify', model.name + ': larger than 256 MiB; attnviz opens character models up to 256 MiB');
+        return;
+      }
+      const bytes = new Uint8Array(await model.arrayBuffer());
+      const err = loadModelBytes(M, bytes, model.name, false, vocab ? await vocab.text() : '');
+      if (err) callWithString(M, 'attnviz_notify', err);
+    };
+  }
+
   // preventDefault() on loss asks the browser to restore the context; the app then rebuilds
   // its GL objects (main.cpp notices the restored context) without a reload.
   // A long press shows what hover shows (touch.cpp), not the browser's context menu.
@@ -206,6 +286,7 @@
       setupTextField(M);
       setupKeyboardInset(M);
       setupCjkFont(M);
+      setupModel(M);
 
     },
     // main() has run: the app's state exists, so the link's state can be applied.

@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "attnviz/core.hpp"
+#include "attnviz/model.hpp"
+#include "attnviz/model_trace.hpp"
 
 namespace attnviz::app {
 
@@ -39,7 +41,10 @@ struct Rect {
 };
 
 // The views' tabs, in order; the enum value is what the URL state stores.
-enum class View { pipeline, matrices, heads, lines, compare, count };
+enum class View { pipeline, matrices, heads, lines, compare, predictions, atlas, residual, count };
+
+// What the views show: the trained model (a layer of it at a time) or the one-layer lab.
+enum class Source { lab, model };
 
 // The narrow layout's panels, one shown at a time, in the order of its tab bar.
 enum class Panel { input, controls, view, cell, lesson, count };
@@ -62,7 +67,38 @@ struct LessonState {
     int applied_step = -1;                  // step of `applied` that was applied (a step applies once, on entry)
 };
 
+inline constexpr const char* kShippedModel = "attnviz_char";  // web/models/attnviz_char.safetensors
+// The trained model's opening text: a repeated phrase, whose second copy the model predicts better.
+inline constexpr const char* kModelSentence = "the cat sat on the mat. the cat sat on the mat.";
+
+// The trained model: the shipped one, fetched after the first frame, or a file the user opened.
+struct ModelState {
+    std::shared_ptr<const Model> model;     // null until a model has loaded
+    std::string name;                       // "attnviz_char" (shipped) or the user's file name
+    bool shipped = true;                    // `model` is the shipped model (links name it; a user's file is never embedded)
+    bool loading = false;                   // the page is fetching the shipped model
+    bool fetch_failed = false;              // the shipped model could not be fetched or read (not asked again)
+    double received = 0, total = 0;         // bytes of it so far, of `total` (0 = unknown)
+    std::string load_error;                 // why the last model could not load (the last good one stays)
+    std::shared_ptr<const ModelTrace> trace;  // the last good trace of the text
+    std::string error;                      // the core's message for the current text, or empty
+    Ablation ablation;                      // heads, attentions and MLPs switched off (the trace's predictions are then
+                                            // the ablated model's, trace->intact the intact one's)
+    bool ablation_changed = false;          // `ablation` was edited since the last trace
+    int generate_count = 20;                // Continue: how many characters to add
+    int generate_left = 0;                  // characters still to add, one per frame (0: not generating)
+    float temperature = 0.0f;               // 0: the most likely character (greedy); more: a seeded draw
+    std::uint64_t seed = 1;                 // the draws' seed
+    std::uint64_t step = 0;                 // draws made with it (the sampler's counter)
+    std::string generated;                  // what the last Continue appended
+    int layer = 0;                          // the layer whose attention the per-head views show
+    int selected_position = -1;             // the predictions view's position (-1: the last)
+    double trace_ms = 0;                    // how long the last model_trace took
+};
+
 struct AppState {
+    Source source = Source::lab;            // model or lab; the page opens on the model (main.cpp)
+    ModelState model;
     Config config;                          // what the user chose (text included); edited by the controls
     std::string text = "the cat sat on the mat";   // the sentence box (UTF-8), copied into config.text
     std::string source_text;                // the source sentence box (cross-attention)
@@ -111,6 +147,14 @@ struct AppState {
 void apply_config(AppState& state, const Config& config);  // replace the config (lessons, imports, URL)
 void recompute(AppState& state);                           // start the core if the config changed; step it within the frame's budget
 void cancel_recompute(AppState& state);                    // drop the pass in flight, keep the last good trace
+void set_source(AppState& state, Source source);           // switch between the trained model and the lab
+void toggle_ablation(AppState& state, int layer, int head, const char* what);  // what: "head" (switch head `head` of
+                                                           // `layer` off or on), "attention" or "mlp" (the layer's)
+void clear_ablation(AppState& state);                      // every head, attention and MLP on again
+void start_generating(AppState& state);                    // Continue: append generate_count characters, one per frame
+void stop_generating(AppState& state);
+std::string model_loaded(AppState& state, std::string_view bytes, const std::string& name, bool shipped,
+                         std::string_view vocab_json = {});  // "" or the message; the last good model stays on an error
 void recompute_compare(AppState& state);                   // same for the compare configuration
 int shown_head(const AppState& state);                     // the head single-head views draw: the selected one, or the one the trace
                                                            // on screen kept while a long sequence's pass computes the selected one
@@ -124,6 +168,7 @@ void draw_ui(AppState& state);                             // the whole frame's 
 void record_item(AppState& state, const char* name);       // store the last item's rect under `name`
 void record_text_field(AppState& state, const char* name, const char* label, bool step_buttons);  // record_item, and
                                                            // where a tap opens the on-screen keyboard: the field, not its label or ± buttons
+void error_text(const std::string& message);               // a message in the error colour, wrapped; nothing when empty
 void require_glyphs(std::string_view utf8);                // text the UI will draw: its CJK glyphs get rasterized (fonts.cpp)
 
 //-----------------------------------------------------------------------------
@@ -138,6 +183,11 @@ void view_matrices(AppState& state);    // any matrix of the trace as a heatmap 
 void view_heads(AppState& state);       // small multiples of every head + mean   (view_heads.cpp)
 void view_lines(AppState& state);       // BertViz-like head view                  (view_lines.cpp)
 void view_compare(AppState& state);     // two configurations side by side         (view_compare.cpp)
+void view_predictions(AppState& state); // the model's next-character predictions  (view_predictions.cpp)
+void view_atlas(AppState& state);       // every layer × head of the model, with roles (view_atlas.cpp)
+void view_residual(AppState& state);    // the residual stream: norms and the logit lens (view_residual.cpp)
+void model_picker(AppState& state);     // trained model or lab, a file of one's own (panel_model.cpp)
+void panel_model(AppState& state);      // the model's facts, layer and head selectors (panel_model.cpp)
 
 //-----------------------------------------------------------------------------
 // 6. Page hooks

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <limits>
 
@@ -13,7 +14,7 @@ namespace attnviz::app {
 
 namespace {
 
-const char* const kViewNames[] = {"pipeline", "matrices", "heads", "lines", "compare"};
+const char* const kViewNames[] = {"pipeline", "matrices", "heads", "lines", "compare", "predictions", "atlas", "residual"};
 static_assert(sizeof kViewNames / sizeof kViewNames[0] == static_cast<int>(View::count), "one name per view");
 const char* const kPanelNames[] = {"input", "controls", "view", "cell", "lesson"};
 static_assert(sizeof kPanelNames / sizeof kPanelNames[0] == static_cast<int>(Panel::count), "one name per panel");
@@ -107,12 +108,148 @@ void apply_config(AppState& state, const Config& config) {
     else if (config.source_tokens) {
         state.source_text = join_tokens(*config.source_tokens);
     }
+    set_source(state, Source::lab);  // a config is the lab's (lessons, imports, links; a link may then ask for the model)
     state.dirty = true;
     state.compare.dirty = true;
     state.reset_widgets = true;
 }
 
+namespace {
+
+// The layer's attention, as the per-head views read it: a Trace that shares the model trace's
+// ownership, so it lives as long as any view holds it.
+void show_layer(AppState& state) {
+    const auto& mt = state.model.trace;
+    if (!mt || mt->layers.empty()) return;
+    state.model.layer = std::clamp(state.model.layer, 0, static_cast<int>(mt->layers.size()) - 1);
+    const Trace* layer = &mt->layers[state.model.layer].attention;
+    if (state.trace.get() == layer) return;
+    state.trace = std::shared_ptr<const Trace>(mt, layer);
+    ++state.trace_version;
+    state.compare.dirty = true;
+}
+
+// The model's pass over the text: synchronous (a few ms for a sentence, about 90 ms at the
+// model's 512 characters in wasm); on an error the last good trace stays, with the message.
+void recompute_model(AppState& state) {
+    ModelState& m = state.model;
+    if ((state.dirty || m.ablation_changed) && m.model) {
+        state.dirty = false;
+        m.ablation_changed = false;
+        ++state.recomputes;
+        ModelTraceOptions options;
+        options.text = state.text;
+        // a link's ablation may name layers or heads a model from a file does not have: only those it has apply
+        options.ablation = m.ablation;
+        const ModelConfig& mc = m.model->config;
+        const auto missing_head = [&mc](const std::pair<int, int>& lh) { return lh.first >= mc.n_layer || lh.second >= mc.n_head; };
+        const auto missing_layer = [&mc](int l) { return l >= mc.n_layer; };
+        const auto drop = [](auto& list, auto missing) { list.erase(std::remove_if(list.begin(), list.end(), missing), list.end()); };
+        drop(options.ablation.heads, missing_head);
+        drop(options.ablation.attention, missing_layer);
+        drop(options.ablation.mlp, missing_layer);
+        const auto begin = std::chrono::steady_clock::now();
+        Expected<ModelTrace> t = model_trace(*m.model, options);
+        m.trace_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+        if (t) {
+            m.error.clear();
+            m.trace = std::make_shared<const ModelTrace>(std::move(t.value()));
+            m.selected_position = std::min(m.selected_position, m.trace->T - 1);
+            state.trace.reset();  // show_layer points it at the new trace
+        } else {
+            m.error = t.error();
+        }
+    }
+    // Continue: one character a frame, from the trace just made (so each appears with its attention)
+    if (m.generate_left > 0 && !state.dirty) {
+        const Expected<int> id = m.trace && m.error.empty() ? next_token(*m.model, *m.trace, m.temperature, m.seed, m.step)
+                                                             : Expected<int>(fail(m.error.empty() ? "no trace" : m.error));
+        if (!id || m.trace->T >= m.model->config.block_size) {
+            m.generate_left = 0;  // an error, or the model's context is full
+        } else {
+            const std::string& token = m.model->vocab.tokens[id.value()];
+            state.text += token;
+            m.generated += token;
+            ++m.step;
+            --m.generate_left;
+            state.dirty = true;  // the next frame traces the longer text
+            state.reset_widgets = true;
+        }
+    }
+    state.error = m.error;
+    show_layer(state);
+    fit_selection(state);
+    recompute_compare(state);
+}
+
+}  // namespace
+
+void set_source(AppState& state, Source source) {
+    if (state.source == source) return;
+    state.source = source;
+    state.job.reset();
+    state.error.clear();
+    state.pinned.reset();
+    state.dirty = true;
+    state.compare.dirty = true;
+    if (source == Source::lab) state.trace.reset();  // the lab's pass replaces the model's layer at once (a sentence takes a frame)
+    else if (state.model.trace) state.trace.reset(), show_layer(state);
+}
+
+void toggle_ablation(AppState& state, int layer, int head, const char* what) {
+    Ablation& a = state.model.ablation;
+    const auto flip = [](auto& list, const auto& item) {
+        const auto at = std::find(list.begin(), list.end(), item);
+        if (at == list.end()) list.push_back(item);
+        else list.erase(at);
+        std::sort(list.begin(), list.end());
+    };
+    const std::string kind = what;
+    if (kind == "head") flip(a.heads, std::pair{layer, head});
+    else if (kind == "attention") flip(a.attention, layer);
+    else flip(a.mlp, layer);
+    state.model.ablation_changed = true;
+}
+
+void start_generating(AppState& state) {
+    ModelState& m = state.model;
+    m.generate_left = std::clamp(m.generate_count, 1, 512);
+    m.generated.clear();
+    m.step = 0;  // a Continue with the same seed draws the same characters
+}
+
+void stop_generating(AppState& state) { state.model.generate_left = 0; }
+
+void clear_ablation(AppState& state) {
+    if (state.model.ablation.empty()) return;
+    state.model.ablation = Ablation{};
+    state.model.ablation_changed = true;
+}
+
+std::string model_loaded(AppState& state, std::string_view bytes, const std::string& name, bool shipped, std::string_view vocab_json) {
+    ModelState& m = state.model;
+    if (shipped) m.loading = false;
+    Expected<Model> loaded = load_model(bytes, vocab_json);
+    if (!loaded) {
+        m.fetch_failed |= shipped;
+        m.load_error = name + ": " + loaded.error();
+        return m.load_error;
+    }
+    m.load_error.clear();
+    m.model = std::make_shared<const Model>(std::move(loaded.value()));
+    m.name = name;
+    m.shipped = shipped;
+    m.trace.reset();
+    if (state.source == Source::model) state.trace.reset();
+    state.dirty = true;
+    return "";
+}
+
 void recompute(AppState& state) {
+    if (state.source == Source::model) {
+        recompute_model(state);
+        return;
+    }
     // A long sequence keeps one head's (T, N) matrices: selecting another head runs the pass
     // again for it (the head on screen stays until it is done).
     const bool head_changed = !state.dirty && state.keep_head >= 0 && !state.cancelled && state.error.empty() &&
@@ -222,6 +359,35 @@ std::string state_json(const AppState& state) {
     out["hovered_token"] = state.hovered_token;
     out["hovered_side"] = state.hovered_token < 0 ? "" : state.hovered_key_side ? "key" : "query";
     out["readout"] = state.readout;
+    const ModelState& m = state.model;
+    nlohmann::json model = {{"loaded", m.model != nullptr}, {"name", m.name}, {"shipped", m.shipped}, {"loading", m.loading},
+                            {"received", m.received}, {"total", m.total}, {"load_error", m.load_error}, {"error", m.error},
+                            {"trace_ms", m.trace_ms}, {"T", m.trace ? m.trace->T : 0}, {"generating", m.generate_left > 0},
+                            {"generated", m.generated}};
+    if (m.model) {
+        const ModelConfig& c = m.model->config;
+        model["config"] = {{"n_layer", c.n_layer}, {"n_head", c.n_head}, {"n_embd", c.n_embd}, {"block_size", c.block_size},
+                           {"vocab_size", c.vocab_size}, {"positions", positions_name(c.positions)}};
+    }
+    if (m.trace) {  // the core's predictions, as numbers (the view's readout has them as printed)
+        const Predictions& p = m.trace->predictions;
+        nlohmann::json top = nlohmann::json::array();
+        for (std::size_t t = 0; t < p.top_ids.size(); ++t) {
+            nlohmann::json row = nlohmann::json::array();
+            for (std::size_t k = 0; k < p.top_ids[t].size(); ++k)
+                row.push_back({{"token", m.model->vocab.tokens[p.top_ids[t][k]]}, {"p", p.top_probs[t][k]}});
+            top.push_back(row);
+        }
+        model["tokens"] = m.trace->tokens.text;
+        model["top"] = top;
+        model["losses"] = p.losses;
+        model["mean_loss"] = p.mean_loss;
+        if (m.trace->intact) {
+            model["intact_losses"] = m.trace->intact->losses;
+            model["intact_mean_loss"] = m.trace->intact->mean_loss;
+        }
+    }
+    out["model"] = model;
     out["narrow"] = state.narrow;
     out["panel"] = kPanelNames[static_cast<int>(state.panel)];
     out["keyboard_inset"] = state.keyboard_inset;
@@ -241,6 +407,11 @@ nlohmann::json ui_state_json(const AppState& state) {
         {"lesson", state.lesson.lesson},
         {"lesson_step", state.lesson.step},
         {"heads_shown", state.heads_shown},
+        {"source", state.source == Source::model ? "model" : "lab"},
+        {"layer", state.model.layer},
+        {"model", state.model.model ? state.model.name : std::string(kShippedModel)},
+        {"ablation", {{"heads", state.model.ablation.heads}, {"attention", state.model.ablation.attention},
+                      {"mlp", state.model.ablation.mlp}}},
     };
     ui["pinned"] = state.pinned ? nlohmann::json{state.pinned->query, state.pinned->key} : nlohmann::json(nullptr);
     nlohmann::json config = nlohmann::json::parse(config_to_json(effective_config(state)));
@@ -256,7 +427,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     if (!doc.is_object()) return "state: expected a JSON object";
     if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
     // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
-    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side", "narrow", "panel", "keyboard_inset", "touch", "gesture", "overflow"};
+    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side", "narrow", "panel", "keyboard_inset", "touch", "gesture", "overflow", "model"};
     for (const auto& item : doc.items()) {
         const std::string& key = item.key();
         if (key == "config" || key == "ui" || key == "compare") continue;
@@ -279,6 +450,8 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
 
     AppState next = state;
     apply_config(next, config.value());
+    Source source = Source::lab;  // links from before the trained model open the lab
+    std::string model_name = kShippedModel;
     if (compare) next.compare.config = *compare;
     if (doc.contains("ui")) {
         const nlohmann::json& ui = doc.at("ui");
@@ -286,7 +459,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
         for (const auto& [key, value] : ui.items()) {
             if (key == "view") {
                 auto v = value.is_string() ? view_from_name(value.get<std::string>()) : std::nullopt;
-                if (!v) return "state.ui.view: expected one of pipeline, matrices, heads, lines, compare";
+                if (!v) return "state.ui.view: expected one of pipeline, matrices, heads, lines, compare, predictions, atlas, residual";
                 next.view = *v;
             } else if (key == "selected_head") {
                 if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() > limits::max_heads)
@@ -309,6 +482,39 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
                     if (!b.is_boolean()) return "state.ui.heads_shown: expected an array of booleans";
                     next.heads_shown.push_back(b.get<bool>());
                 }
+            } else if (key == "source") {
+                if (!value.is_string() || (value != "model" && value != "lab")) return "state.ui.source: expected \"model\" or \"lab\"";
+                source = value == "model" ? Source::model : Source::lab;
+            } else if (key == "layer") {
+                if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() >= model_limits::max_layers)
+                    return "state.ui.layer: expected an integer 0.." + std::to_string(model_limits::max_layers - 1);
+                next.model.layer = value.get<int>();
+            } else if (key == "ablation") {
+                const std::string e = "state.ui.ablation: expected {\"heads\": [[layer, head], …], \"attention\": [layer, …], \"mlp\": [layer, …]}";
+                if (!value.is_object()) return e;
+                Ablation a;
+                const auto index = [](const nlohmann::json& v) {
+                    return v.is_number_integer() && v.get<long long>() >= 0 && v.get<long long>() < model_limits::max_layers * 64;
+                };
+                for (const auto& [part, list] : value.items()) {
+                    if (!list.is_array() || list.size() > 4096) return e;
+                    for (const auto& item : list) {
+                        if (part == "heads") {
+                            if (!item.is_array() || item.size() != 2 || !index(item[0]) || !index(item[1])) return e;
+                            a.heads.emplace_back(item[0].get<int>(), item[1].get<int>());
+                        } else if (part == "attention" || part == "mlp") {
+                            if (!index(item)) return e;
+                            (part == "attention" ? a.attention : a.mlp).push_back(item.get<int>());
+                        } else {
+                            return "state.ui.ablation." + printable_key(part) + ": unknown key";
+                        }
+                    }
+                }
+                next.model.ablation = a;
+                next.model.ablation_changed = true;
+            } else if (key == "model") {
+                if (!value.is_string() || value.get<std::string>().size() > 200) return "state.ui.model: expected a model's name";
+                model_name = value.get<std::string>();
             } else if (key == "pinned") {
                 if (value.is_null()) next.pinned.reset();
                 else if (value.is_array() && value.size() == 2 && value[0].is_number_integer() && value[1].is_number_integer() &&
@@ -321,6 +527,12 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
             }
         }
     }
+    set_source(next, source);
+    // a user's own model file is named in a link, never embedded: unless it is the one loaded,
+    // the shipped model stands in, and the notice says so
+    if (source == Source::model && model_name != kShippedModel && !(next.model.model && next.model.name == model_name))
+        next.model.load_error = "This link was made with the model file \"" + printable_key(model_name) +
+                                "\", which a link cannot carry: open that file to see it. Showing the shipped model.";
     if (next.lesson.lesson >= 0 && state.lesson.lesson < 0) next.panel = Panel::lesson;  // a link that opens a lesson shows it first on a phone
     state = std::move(next);
     state.view_forced = true;

@@ -1,4 +1,5 @@
-// lessons — the content: eight short lessons, each step an example the engine computes live.
+// lessons — the content: eight short lessons on the one-layer lab, then five on the trained model,
+// each step an example the core computes live.
 //
 // Numbers in the text are the example's arithmetic (√64 = 8); every value on screen comes from
 // the trace of the step's config.
@@ -233,11 +234,104 @@ Lesson article_module() {
             }};
 }
 
+// A step on the trained model: its text, the view, the layer and head shown, what is switched off.
+LessonStep model_step(std::string text, const char* sentence, View view, int layer, int head, Ablation ablation = {},
+                      std::string zh = "") {
+    LessonStep s = step(std::move(text), example(sentence), view, "weights", std::nullopt, std::move(zh));
+    s.model = true;
+    s.layer = layer;
+    s.head = head;
+    s.ablation = std::move(ablation);
+    return s;
+}
+
+constexpr const char* kRepeated = "the cat sat on the mat. the cat sat on the mat.";  // the model's opening text
+
+Lesson trained_head() {
+    return {"What a trained head looks at", "训练后的注意力头在看什么",
+            {
+                model_step("This is attnviz's own trained model: 4 layers of 4 heads, trained on English and Chinese text to predict "
+                           "the next character. All heads of layer 1 on a sentence: unlike the lab's random heads, each has a "
+                           "clear pattern.",
+                           kRepeated, View::heads, 1, 1, {}, "训练后的注意力头有清晰的模式。"),
+                model_step("Layer 1, head 1 (outlined) gives the character just before each character more weight than any "
+                           "other: a previous-token head (0.73 of its weight on the model card's random probe; the atlas gives "
+                           "its score on this sentence). The Lines view draws it: most characters' strongest line goes one "
+                           "step back.",
+                           kRepeated, View::lines, 1, 1),
+                model_step("The atlas labels every head of every layer with its strongest role on this text and on the probe: "
+                           "previous-token, first-token (a resting place), self, induction, or broad.",
+                           kRepeated, View::atlas, 1, 1),
+            }};
+}
+
+Lesson induction() {
+    return {"Copying: the induction head", "复制：归纳头",
+            {
+                model_step("A phrase written twice. In large models an induction head, at the second \"the cat\", looks at what "
+                           "followed the first one (\"cat\" after \"the\") and the model copies it. The predictions strip: the "
+                           "second copy is greener, easier to predict.",
+                           kRepeated, View::predictions, 1, 1, {}, "归纳头会查看上一次出现之后的内容，并把它复制过来。"),
+                model_step("Does this model copy? The atlas gives each head's induction score on a random sequence repeated "
+                           "twice, where only copying helps: every head scores close to 0. This small model, trained for 40 "
+                           "minutes, did not form an induction head (the model card says so too); its second copy is easier "
+                           "because the words are common, not because it copies. Larger models trained longer do form them.",
+                           kRepeated, View::atlas, 1, 1),
+            }};
+}
+
+Lesson switch_off() {
+    return {"Switch a head off", "关掉一个注意力头",
+            {
+                model_step("Ablation: switch a head off (its output becomes 0) and see what the model loses. First, the intact "
+                           "model's predictions and mean loss.",
+                           kRepeated, View::predictions, 1, 1, {}, "消融：把一个头的输出置零，看模型失去了什么。"),
+                model_step("Layer 1, head 1, the previous-token head, switched off: the mean loss rises, a little, because "
+                           "head 2 of the same layer also looks one character back and covers for it; the underlined positions "
+                           "changed their most likely next character. Untick or tick any head in the atlas; \"Restore every "
+                           "head\" undoes it.",
+                           kRepeated, View::predictions, 1, 1, Ablation{{{1, 1}}, {}, {}}),
+                model_step("The same switch in the atlas: the head is dimmed. Try another head, or a whole layer's attention.",
+                           kRepeated, View::atlas, 1, 1, Ablation{{{1, 1}}, {}, {}}),
+            }};
+}
+
+Lesson random_vs_trained() {
+    LessonStep side = model_step("The same sentence, the trained model's layer 1 head 1 (left) against the one-layer lab's "
+                                 "random weights with a causal mask (right): the trained head has a sharp pattern, the random "
+                                 "one spreads its weight with no plan.",
+                                 kRepeated, View::compare, 1, 1, {}, "同一句话：训练后的头有清晰的模式，随机权重没有。");
+    Config lab = example(kRepeated);
+    lab.mask = MaskKind::causal;
+    side.compare = lab;
+    return {"Random weights vs trained", "随机权重与训练后的权重",
+            {
+                side,
+                model_step("The lab's random heads make no predictions at all; the trained model's strip shows which characters "
+                           "it expected.",
+                           kRepeated, View::predictions, 1, 1),
+            }};
+}
+
+Lesson feed_forward() {
+    return {"The feed-forward network", "前馈网络",
+            {
+                model_step("Besides attention, every layer has an MLP (the feed-forward network: d → 4d, GELU, → d) applied to "
+                           "each position alone. Both add their output to the residual stream: its length grows layer by layer, "
+                           "and the logit lens shows what each layer already predicts.",
+                           kRepeated, View::residual, 0, 0, {}, "前馈网络对每个位置单独计算，并加到残差流上。"),
+                model_step("Layer 0's MLP switched off: the mean loss jumps, far more than for one attention head. Much of what "
+                           "the model knows about which characters follow which is stored in its MLPs.",
+                           kRepeated, View::predictions, 0, 0, Ablation{{}, {}, {0}}),
+            }};
+}
+
 }  // namespace
 
 const std::vector<Lesson>& lessons() {
     static const std::vector<Lesson> all = {
         dot_products(), scaling(), softmax_temperature(), masks(), multi_head(), positions(), efficient(), article_module(),
+        trained_head(), induction(), switch_off(), random_vs_trained(), feed_forward(),
     };
     return all;
 }

@@ -23,6 +23,9 @@ struct LessonStep {
     int head = 0;                        // selected head
     std::optional<Cell> pinned;          // cell worked out in the right column, if any
     std::optional<Config> compare;       // compare view: the right-hand config (text borrowed from `config`)
+    bool model = false;                  // the trained model reads config.text (the lab's options do not apply)
+    int layer = 0;                       // with the model: the layer the per-head views show
+    Ablation ablation;                   // with the model: what is switched off
 };
 
 struct Lesson {

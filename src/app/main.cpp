@@ -80,6 +80,7 @@ void frame(void* arg) {
     process_events();
     attnviz::app::page_key_frame();
 
+    if (p.frames > 0 && p.state.source == attnviz::app::Source::model) attnviz::app::page_fetch_model(p.state);  // after the first frame
     attnviz::app::recompute(p.state);
     attnviz::app::page_text_focus(ImGui::GetIO().WantTextInput);
     attnviz::app::require_glyphs(p.state.text);
@@ -182,6 +183,13 @@ int main() {
     ImGui_ImplSDL2_InitForOpenGL(p.window, p.gl);
     ImGui_ImplOpenGL3_Init("#version 300 es");
 
+    // The page opens on the trained model, unless the address asks for the lab (?lab); a link's
+    // state (applied after main) chooses for itself, and links from before the model open the lab.
+    if (!attnviz::app::page_query_has("lab")) {
+        p.state.source = attnviz::app::Source::model;
+        p.state.text = attnviz::app::kModelSentence;
+        p.state.view = attnviz::app::View::predictions;
+    }
     emscripten_set_main_loop_arg(frame, &p, 0, true);
     return 0;
 }

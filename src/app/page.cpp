@@ -78,6 +78,18 @@ EM_JS(void, js_open_import, (), {
     if (window.attnviz && window.attnviz._openImport) window.attnviz._openImport();
 });
 
+EM_JS(int, js_query_has, (const char* key), {
+    return new URLSearchParams(location.search).has(UTF8ToString(key)) ? 1 : 0;
+});
+
+EM_JS(void, js_fetch_model, (const char* url), {
+    if (window.attnviz && window.attnviz._fetchModel) window.attnviz._fetchModel(UTF8ToString(url));
+});
+
+EM_JS(void, js_open_model_file, (), {
+    if (window.attnviz && window.attnviz._openModelFile) window.attnviz._openModelFile();
+});
+
 EM_JS(void, js_text_focus, (int want), {
     if (window.attnviz && window.attnviz._textFocus) window.attnviz._textFocus(!!want);
 });
@@ -116,12 +128,30 @@ void page_sync_url(const AppState& state) {
     js_set_hash(g_last_hash_json.c_str());
 }
 
+void page_fetch_model(AppState& state) {
+    ModelState& m = state.model;
+    if (m.model || m.loading || m.fetch_failed) return;
+    m.loading = true;
+    m.received = m.total = 0;
+    js_fetch_model((std::string("models/") + kShippedModel + ".safetensors").c_str());
+}
+
+void page_open_model_file() { js_open_model_file(); }
+
+bool page_query_has(const char* key) { return js_query_has(key) != 0; }
+
 void page_copy_link(AppState& state) {
     page_sync_url(state);
     page_notify(js_copy_link() ? "Link copied: it reopens this exact view" : "Copy the address bar: it holds this view");
 }
 
 void page_export_trace(const AppState& state) {
+    const ModelState& m = state.model;
+    if (state.source == Source::model && m.trace && m.model) {  // the whole model trace (README "Model trace")
+        const std::string json = model_trace_to_json(*m.trace, *m.model);
+        js_download("attnviz-model-trace.json", "application/json", json.data(), static_cast<int>(json.size()));
+        return page_notify("Model trace exported as attnviz-model-trace.json");
+    }
     if (!state.trace) return page_notify("No trace to export yet");
     const std::string json = trace_to_json(*state.trace);
     js_download("attnviz-trace.json", "application/json", json.data(), static_cast<int>(json.size()));
@@ -255,6 +285,37 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_import_json(const char* text) {
     std::string error = attnviz::app::import_json(*g_state, text);
     attnviz::app::page_notify(error.empty() ? std::string("Imported") : error);
     return attnviz::app::to_c(std::move(error));
+}
+
+// The shipped model's download: bytes so far, of `total` (0 when the server does not say).
+EMSCRIPTEN_KEEPALIVE void attnviz_model_progress(double received, double total) {
+    if (!g_state) return;
+    g_state->model.received = received;
+    g_state->model.total = total;
+}
+
+// A model's bytes (the shipped one, fetched; or a file the user dropped or picked): "" when it
+// loaded, else the message, which the model panel shows (the last good model stays).
+// `vocab` is the text of a vocab.json given with a nanoGPT-shaped file ("" when none).
+EMSCRIPTEN_KEEPALIVE const char* attnviz_model_loaded(const unsigned char* data, int size, const char* name, int shipped, const char* vocab) {
+    if (!g_state) return "app: not started yet";
+    std::string error = attnviz::app::model_loaded(
+        *g_state, std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(std::max(size, 0))), name, shipped != 0,
+        vocab);
+    if (error.empty() && !shipped) {
+        attnviz::app::set_source(*g_state, attnviz::app::Source::model);
+        attnviz::app::page_notify(std::string("Loaded ") + name);
+    }
+    return attnviz::app::to_c(std::move(error));
+}
+
+// The shipped model could not be fetched (offline without a cache, a server error).
+EMSCRIPTEN_KEEPALIVE const char* attnviz_model_failed(const char* message) {
+    if (!g_state) return "";
+    g_state->model.loading = false;
+    g_state->model.fetch_failed = true;
+    g_state->model.load_error = message;
+    return "";
 }
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_notify(const char* message) {

@@ -25,6 +25,9 @@ void page_after_render();                         // runs what must follow the f
 void page_open_import();                          // opens the browser's file picker (JSON trace or config)
 void page_text_focus(bool want_text);             // focus the page's hidden text field while ImGui edits text (IME, paste, on-screen keyboards)
 void page_key_frame();                            // before ImGui::NewFrame: holds a key the on-screen keyboard pressed for one frame
+void page_fetch_model(AppState& state);           // the page fetches the shipped model (once; progress and bytes come back)
+void page_open_model_file();
+bool page_query_has(const char* key);             // the address has ?key (e.g. ?lab: open on the one-layer lab)                      // the browser's file picker for a .safetensors model
 void page_notify(std::string message);            // a short notice in the toolbar
 const std::string& page_notice();                 // the current notice, empty when it has expired
 

@@ -81,6 +81,7 @@ void help(const char* text) {
 }  // namespace
 
 void panel_controls(AppState& state) {
+    if (state.source == Source::model) return panel_model(state);  // its layer and head; the lab's options do not apply
     Config& c = state.config;
     bool changed = false;
     ImGui::PushItemWidth(-ImGui::GetFontSize() * 7.5f);

@@ -1,6 +1,7 @@
 // Input panel: the sentence box, the source sentence for cross-attention, the progress of a
 // long computation (with Cancel), and the tokens as numbered chips (hovering a chip highlights
 // that token in the lines view).
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -10,14 +11,14 @@
 
 namespace attnviz::app {
 
-namespace {
-
-void error_line(const std::string& message) {
+void error_text(const std::string& message) {
     if (message.empty()) return;
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.54f, 0.5f, 1.0f));
     ImGui::TextWrapped("%s", message.c_str());
     ImGui::PopStyleColor();
 }
+
+namespace {
 
 // What a pass is doing, for the progress bar: the RunJob stage in words, and the head.
 std::string stage_label(const RunJob& job) {
@@ -48,6 +49,20 @@ void computing_bar(AppState& state) {
     record_item(state, "cancel_button");
 }
 
+// The shipped model's download, after the page's first frame: received of total bytes.
+void model_loading_bar(AppState& state) {
+    const ModelState& m = state.model;
+    if (!m.loading) return;
+    char overlay[96];
+    const double mb = m.received / 1e6;
+    if (m.total > 0) std::snprintf(overlay, sizeof overlay, "Loading the trained model: %.1f of %.1f MB", mb, m.total / 1e6);
+    else std::snprintf(overlay, sizeof overlay, "Loading the trained model: %.1f MB", mb);
+    // without the file's size (a compressed transfer) the bar creeps towards its end
+    const float fraction = m.total > 0 ? static_cast<float>(m.received / m.total) : static_cast<float>(1.0 - std::exp(-mb / 2.5));
+    ImGui::ProgressBar(fraction, ImVec2(-1, 0), overlay);
+    record_item(state, "model_progress");
+}
+
 void token_chips(AppState& state, const std::vector<std::string>& tokens, const char* id) {
     ImGui::PushID(id);
     const float right = ImGui::GetWindowContentRegionMax().x;
@@ -69,6 +84,7 @@ void token_chips(AppState& state, const std::vector<std::string>& tokens, const 
 }  // namespace
 
 void panel_input(AppState& state) {
+    model_picker(state);
     ImGui::TextUnformatted("Sentence");
     ImGui::SetNextItemWidth(-1);
     if (ImGui::InputText("##sentence", &state.text)) {
@@ -77,14 +93,19 @@ void panel_input(AppState& state) {
         state.dirty = true;
     }
     record_text_field(state, "text_box", "##sentence", false);
-    error_line(field_error(state, "text"));
-    error_line(field_error(state, "tokens"));
-    error_line(field_error(state, "embeddings"));
+    error_text(field_error(state, "text"));
+    error_text(field_error(state, "tokens"));
+    error_text(field_error(state, "embeddings"));
 
-    if (ImGui::Checkbox("Cross-attention", &state.cross)) state.dirty = true;
-    record_item(state, "cross_checkbox");
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Queries from the sentence above; keys and values from a source sentence.");
-    if (state.cross) {
+    if (state.source == Source::model) {  // the model reads one text; its download shows here until it is in
+        model_loading_bar(state);
+        if (field_error(state, "text").empty()) error_text(state.model.error);
+    } else if (ImGui::Checkbox("Cross-attention", &state.cross)) state.dirty = true;
+    if (state.source == Source::lab) {
+        record_item(state, "cross_checkbox");
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Queries from the sentence above; keys and values from a source sentence.");
+    }
+    if (state.cross && state.source == Source::lab) {
         ImGui::SetNextItemWidth(-1);
         if (ImGui::InputTextWithHint("##source", "source sentence", &state.source_text)) {
             state.config.source_tokens.reset();
@@ -92,15 +113,15 @@ void panel_input(AppState& state) {
             state.dirty = true;
         }
         record_text_field(state, "source_box", "##source", false);
-        error_line(field_error(state, "source_text"));
-        error_line(field_error(state, "source_tokens"));
+        error_text(field_error(state, "source_text"));
+        error_text(field_error(state, "source_tokens"));
     }
 
     const std::string& e = state.error;
     const bool placed = !field_error(state, "text").empty() || !field_error(state, "tokens").empty() ||
                         !field_error(state, "embeddings").empty() || !field_error(state, "source_text").empty() ||
                         !field_error(state, "source_tokens").empty();
-    if (!e.empty() && !placed && state.presentation) error_line(e);  // controls are hidden: say it here
+    if (!e.empty() && !placed && state.presentation) error_text(e);  // controls are hidden: say it here
     computing_bar(state);
 
     if (!state.trace) return;

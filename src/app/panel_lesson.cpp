@@ -16,13 +16,24 @@ namespace attnviz::app {
 namespace {
 
 void apply_step(AppState& state, const LessonStep& step) {
-    apply_config(state, step.config);
+    if (step.model) {  // the trained model on the step's text; the lab's config stays as it was
+        state.text = step.config.text.value_or(kModelSentence);
+        set_source(state, Source::model);
+        state.model.layer = step.layer;
+        state.model.ablation = step.ablation;
+        state.model.ablation_changed = true;
+        state.model.selected_position = -1;
+        state.dirty = true;
+        state.reset_widgets = true;
+    } else {
+        apply_config(state, step.config);
+    }
     state.view = step.view;
     state.view_forced = true;
     state.matrix = step.matrix;
     state.selected_head = step.head;
     state.pinned = step.pinned;
-    state.heads_shown.assign(step.config.heads, true);
+    if (!step.model) state.heads_shown.assign(step.config.heads, true);
     if (step.compare) {
         state.compare.config = *step.compare;
         state.compare.dirty = true;

@@ -41,7 +41,8 @@ struct ViewTab {
 constexpr ViewTab kViewTabs[] = {
     {View::pipeline, "Pipeline", "Pipeline", view_pipeline}, {View::matrices, "Matrices", "Matrices", view_matrices},
     {View::heads, "All heads", "Heads", view_heads},         {View::lines, "Lines", "Lines", view_lines},
-    {View::compare, "Compare", "Compare", view_compare},
+    {View::compare, "Compare", "Compare", view_compare},     {View::predictions, "Predictions", "Predict", view_predictions},
+    {View::atlas, "Atlas", "Atlas", view_atlas},             {View::residual, "Residual", "Residual", view_residual},
 };
 static_assert(std::size(kViewTabs) == static_cast<std::size_t>(View::count), "one tab per view");
 
@@ -64,6 +65,32 @@ void toggle_lesson(AppState& state) {
 
 void notice_text() {
     if (const std::string& note = page_notice(); !note.empty()) ImGui::TextColored(ImVec4(0.6f, 0.85f, 0.6f, 1.0f), "%s", note.c_str());
+}
+
+// The notice on the wide toolbar's one line: cut to the room left, with "…", whole on hover
+// (a refused link's message is often longer than the toolbar).
+void notice_line() {
+    const std::string& note = page_notice();
+    if (note.empty()) return;
+    const float room = ImGui::GetContentRegionAvail().x;
+    std::string shown = note;
+    if (ImGui::CalcTextSize(shown.c_str()).x > room) {
+        const float ellipsis = ImGui::CalcTextSize("…").x;
+        std::size_t cut = shown.size();
+        while (cut > 0 && ImGui::CalcTextSize(note.c_str(), note.c_str() + cut).x + ellipsis > room) {
+            --cut;
+            while (cut > 0 && (static_cast<unsigned char>(note[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+        }
+        shown = note.substr(0, cut) + "…";
+    }
+    ImGui::TextColored(ImVec4(0.6f, 0.85f, 0.6f, 1.0f), "%s", shown.c_str());
+    if (shown != note && ImGui::IsItemHovered()) {
+        ImGui::BeginTooltip();
+        ImGui::PushTextWrapPos(ImGui::GetFontSize() * 36);
+        ImGui::TextUnformatted(note.c_str());
+        ImGui::PopTextWrapPos();
+        ImGui::EndTooltip();
+    }
 }
 
 void toolbar(AppState& state) {
@@ -90,7 +117,7 @@ void toolbar(AppState& state) {
     record_item(state, "import_button");
     if (!page_notice().empty()) {
         ImGui::SameLine(0, 16);
-        notice_text();
+        notice_line();
     }
 }
 
@@ -173,6 +200,7 @@ void narrow_toolbar(AppState& state, const std::vector<PanelTab>* tabs) {
 // picker instead, since five tabs do not fit a phone's width with readable labels).
 void view_tabs(AppState& state) {
     if (!ImGui::BeginTabBar("views")) return;
+    const bool forced = state.view_forced;  // a view drawn below may force another tab (the atlas opens the pipeline): next frame's
     for (const ViewTab& tab : kViewTabs) {
         // A tab is selected by the user's click or, for one frame, by state.view (URL, lesson, setState).
         const bool force = state.view == tab.view && state.view_forced;
@@ -185,7 +213,7 @@ void view_tabs(AppState& state) {
         }
         record_item(state, (std::string("tab_") + view_name(tab.view)).c_str());
     }
-    state.view_forced = false;
+    if (forced) state.view_forced = false;
     ImGui::EndTabBar();
 }
 

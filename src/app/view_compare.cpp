@@ -358,6 +358,12 @@ void view_compare(AppState& state) {
     ImGui::TextWrapped("Right: %s", summary.c_str());
     state.readout["compare_differences"] = summary;
 
+    if (state.source == Source::model && state.model.trace) {  // the left side is the trained model's layer
+        ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+        ImGui::SliderInt("layer", &state.model.layer, 0, static_cast<int>(state.model.trace->layers.size()) - 1);
+        record_item(state, "compare_layer");
+        ImGui::SameLine();
+    }
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
     ImGui::SliderInt("head", &state.selected_head, 0, static_cast<int>(left.heads.size()) - 1);
     if (right.heads.size() != left.heads.size()) {

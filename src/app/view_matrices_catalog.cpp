@@ -165,6 +165,19 @@ std::string range_text(const MatrixEntry& m) {
 
 void head_selector(AppState& state, const char* prefix) {
     const int heads = state.trace ? static_cast<int>(state.trace->heads.size()) : 0;
+    if (state.source == Source::model && state.model.trace) {  // the trained model: the layer first, then its head
+        const int layers = static_cast<int>(state.model.trace->layers.size());
+        ImGui::AlignTextToFramePadding();
+        ImGui::TextUnformatted("Layer");
+        ImGui::PushID("layer");
+        for (int l = 0; l < layers; ++l) {
+            ImGui::SameLine();
+            if (ImGui::RadioButton(std::to_string(l).c_str(), state.model.layer == l)) state.model.layer = l;
+            record_item(state, (std::string(prefix) + "_layer_" + std::to_string(l)).c_str());
+        }
+        ImGui::PopID();
+        ImGui::SameLine(0, 2 * ImGui::GetStyle().ItemSpacing.x);
+    }
     ImGui::AlignTextToFramePadding();
     ImGui::TextUnformatted("Head");
     if (heads <= 8) {

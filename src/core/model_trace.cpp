@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <new>
 #include <numeric>
 
@@ -225,6 +226,76 @@ Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& op
 //-----------------------------------------------------------------------------
 // Head roles
 //-----------------------------------------------------------------------------
+Expected<int> next_token(const Model& model, const ModelTrace& trace, double temperature, std::uint64_t seed, std::uint64_t step) {
+    if (!(temperature >= 0) || !std::isfinite(temperature))
+        return fail("temperature: expected a finite number >= 0 (0: the most likely character), got " + std::to_string(temperature));
+    if (trace.T < 1) return fail("trace: expected at least one position");
+    const int V = model.config.vocab_size, last = trace.T - 1;
+    const auto special = [&model](int id) { return id == model.vocab.bos || id == model.vocab.unk; };
+    if (temperature == 0) {
+        for (int id : trace.predictions.top_ids[last])
+            if (!special(id)) return id;
+        // every one of the top k is special (k small): the most likely ordinary token
+        int best = -1;
+        for (int id = 0; id < V; ++id)
+            if (!special(id) && (best < 0 || trace.logits(last, id) > trace.logits(last, best))) best = id;
+        if (best < 0) return fail("vocabulary: expected an ordinary token besides the specials");
+        return best;
+    }
+    double top = -std::numeric_limits<double>::infinity();
+    for (int id = 0; id < V; ++id)
+        if (!special(id)) top = std::max(top, static_cast<double>(trace.logits(last, id)));
+    std::vector<double> weights(V, 0.0);
+    double sum = 0;
+    for (int id = 0; id < V; ++id)
+        if (!special(id)) sum += weights[id] = std::exp((static_cast<double>(trace.logits(last, id)) - top) / temperature);
+    if (!(sum > 0)) return fail("vocabulary: expected an ordinary token besides the specials");
+    // 53 random bits: a double uniform in [0, 1), the same on every IEEE platform
+    const double u = static_cast<double>(random::bits(seed, random::hash_bytes("next_token"), step, 0) >> 11) * 0x1p-53 * sum;
+    double acc = 0;
+    int chosen = -1;
+    for (int id = 0; id < V; ++id) {
+        if (special(id)) continue;
+        chosen = id;
+        acc += weights[id];
+        if (u < acc) break;
+    }
+    return chosen;
+}
+
+LogitLens logit_lens(const Model& model, const ModelTrace& trace) {
+    const ModelConfig& mc = model.config;
+    const ParameterTensors p = model.tensors();
+    const int T = trace.T, C = mc.n_embd, V = mc.vocab_size;
+    LogitLens out;
+    std::vector<float> ln(static_cast<std::size_t>(T) * C), mean(T), rstd(T);
+    std::vector<float> probs(V);
+    for (int stage = 0; stage <= static_cast<int>(trace.layers.size()); ++stage) {
+        const Matrix& residual = stage == 0 ? trace.layers[0].residual_in : trace.layers[stage - 1].residual_out;
+        std::vector<float> norm(T);
+        for (int t = 0; t < T; ++t) {
+            double sq = 0;
+            for (int c = 0; c < C; ++c) sq += static_cast<double>(residual(t, c)) * residual(t, c);
+            norm[t] = static_cast<float>(std::sqrt(sq));
+        }
+        out.norm.push_back(std::move(norm));
+        // the model's head on this residual: ln_f, then the unembedding, then the softmax's top 1
+        gpt::layernorm_forward(ln.data(), mean.data(), rstd.data(), residual.data(), p.lnfw, p.lnfb, T, C);
+        Matrix logits = matrix(T, V);
+        gpt::matmul_forward(logits.data(), ln.data(), p.lm_head, nullptr, T, C, V);
+        Predictions top = predict(logits, trace.tokens.ids, 1);
+        std::vector<int> ids(T);
+        std::vector<float> prob(T);
+        for (int t = 0; t < T; ++t) {
+            ids[t] = top.top_ids[t][0];
+            prob[t] = top.top_probs[t][0];
+        }
+        out.top_id.push_back(std::move(ids));
+        out.top_prob.push_back(std::move(prob));
+    }
+    return out;
+}
+
 HeadRoles head_roles(const Matrix& w, const std::vector<int>& ids) {
     const int T = static_cast<int>(ids.size());
     HeadRoles r;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attnviz/model.hpp"
+#include "attnviz/model_trace.hpp"
 #include "attnviz/train.hpp"
 #include "gpt.hpp"
 
@@ -150,5 +151,14 @@ TEST_CASE("nanoGPT-shaped character models saved from PyTorch give torch's logit
         const double err = relative_error(s.activations().logits, flatten(fx["logits"]));
         INFO("logits relative error " << err);
         CHECK(err <= fx["tolerance"]["logits_rel"].get<double>());
+        // the model trace (the engine's attention, the padded unembedding) gives them too
+        ModelTraceOptions options;
+        options.text = fx["text"].get<std::string>();
+        options.add_bos = false;
+        Expected<ModelTrace> trace = model_trace(model, options);
+        REQUIRE(trace.ok());
+        const double trace_err = relative_error(trace.value().logits.data(), flatten(fx["logits"]));
+        INFO("model_trace logits relative error " << trace_err);
+        CHECK(trace_err <= fx["tolerance"]["logits_rel"].get<double>());
     }
 }

@@ -134,6 +134,74 @@ TEST_CASE("predictions: top-k sorted, probabilities from the logits, the loss of
     CHECK(t.predictions.losses.size() == static_cast<std::size_t>(t.T - 1));
 }
 
+TEST_CASE("next_token: greedy is the most likely ordinary token; sampling follows softmax(logits / temperature), seeded", "[model_trace]") {
+    const Model tiny = fixture_model("gpt_tiny.safetensors");
+    const int V = tiny.config.vocab_size;
+    for (const char* text : {"chat", "注", "ch"}) {
+        const ModelTrace t = must_trace(tiny, {text, true, 5, {}});
+        const float* z = t.logits.data() + static_cast<std::size_t>(t.T - 1) * V;
+        int best = -1;
+        for (int id = 0; id < V; ++id)
+            if (id != tiny.vocab.bos && id != tiny.vocab.unk && (best < 0 || z[id] > z[best])) best = id;
+        Expected<int> greedy = next_token(tiny, t, 0.0, 1, 0);
+        REQUIRE(greedy.ok());
+        CHECK(greedy.value() == best);
+        // sampling at temperature 1.5: frequencies against the probabilities (specials excluded), 4000 draws
+        const double temperature = 1.5;
+        std::vector<double> p(V, 0.0);
+        double m = -1e300, sum = 0;
+        for (int id = 0; id < V; ++id) if (id != tiny.vocab.bos && id != tiny.vocab.unk) m = std::max(m, static_cast<double>(z[id]));
+        for (int id = 0; id < V; ++id) if (id != tiny.vocab.bos && id != tiny.vocab.unk) sum += p[id] = std::exp((z[id] - m) / temperature);
+        std::vector<int> count(V, 0);
+        const int draws = 4000;
+        for (int step = 0; step < draws; ++step) {
+            Expected<int> id = next_token(tiny, t, temperature, 7, static_cast<std::uint64_t>(step));
+            REQUIRE(id.ok());
+            ++count[id.value()];
+            CHECK(id.value() == next_token(tiny, t, temperature, 7, static_cast<std::uint64_t>(step)).value());  // seeded
+        }
+        CHECK(count[tiny.vocab.bos] == 0);
+        if (tiny.vocab.unk >= 0) CHECK(count[tiny.vocab.unk] == 0);
+        for (int id = 0; id < V; ++id) {
+            const double want = p[id] / sum, sigma = std::sqrt(want * (1 - want) / draws);
+            INFO(text << " token " << id << ": " << count[id] << " of " << draws << ", p " << want);
+            CHECK(std::abs(count[id] / static_cast<double>(draws) - want) <= 5 * sigma + 1e-9);
+        }
+    }
+    const ModelTrace t = must_trace(tiny, {"chat", true, 5, {}});
+    CHECK(!next_token(tiny, t, -1.0, 1, 0).ok());
+    CHECK(next_token(tiny, t, std::nan(""), 1, 0).error().rfind("temperature:", 0) == 0);
+    // another seed gives another sequence of draws
+    int same = 0;
+    for (int step = 0; step < 64; ++step) same += next_token(tiny, t, 1.0, 1, step).value() == next_token(tiny, t, 1.0, 2, step).value();
+    CHECK(same < 64);
+}
+
+TEST_CASE("logit lens: its last stage is the model's own prediction; norms are the residuals' L2 norms", "[model_trace]") {
+    for (const char* file : {"gpt_tiny.safetensors", "gpt_tiny_rope.safetensors"}) {
+        INFO(file);
+        const Model m = fixture_model(file);
+        for (const Ablation& ablation : {Ablation{}, Ablation{{{1, 0}}, {}, {0}}}) {
+            const ModelTrace t = must_trace(m, {"chat注chat", true, 3, ablation});
+            const LogitLens lens = logit_lens(m, t);
+            const int L = m.config.n_layer, C = m.config.n_embd;
+            REQUIRE(lens.top_id.size() == static_cast<std::size_t>(L + 1));
+            for (int i = 0; i < t.T; ++i) {
+                CHECK(lens.top_id[L][i] == t.predictions.top_ids[i][0]);
+                CHECK(lens.top_prob[L][i] == t.predictions.top_probs[i][0]);
+                for (int stage = 0; stage <= L; ++stage) {
+                    const Matrix& r = stage == 0 ? t.layers[0].residual_in : t.layers[stage - 1].residual_out;
+                    double sq = 0;
+                    for (int c = 0; c < C; ++c) sq += static_cast<double>(r(i, c)) * r(i, c);
+                    CHECK(lens.norm[stage][i] == Approx(std::sqrt(sq)).epsilon(1e-6));
+                    CHECK(lens.top_prob[stage][i] > 0.0f);
+                    CHECK(lens.top_prob[stage][i] <= 1.0f);
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("ablation equals the model with that part's weights zeroed; the intact predictions come along", "[model_trace]") {
     const Model tiny = fixture_model("gpt_tiny.safetensors");
     const int C = tiny.config.n_embd, hs = C / tiny.config.n_head;

@@ -20,7 +20,10 @@ const CHROMIUM_FLAGS = [
 
 // Starts the server and the browser; returns a session whose close() stops both. `device`
 // adds browser-context options for mobile emulation: { isMobile, hasTouch, deviceScaleFactor }.
-export async function openApp({ width = 1280, height = 720, hash = '', query = '', device = {} } = {}) {
+// The page opens on the trained model; `lab` (the default, for the lab's tests) adds ?lab, which
+// opens it on the one-layer lab. A link (`hash`) chooses for itself either way.
+export async function openApp({ width = 1280, height = 720, hash = '', query = '', device = {}, lab = true } = {}) {
+  query = [query, lab ? 'lab' : ''].filter(Boolean).join('&');
   const site = await startServer({ root: WEB, host: '127.0.0.1', port: 0 });
   let browser;
   try {

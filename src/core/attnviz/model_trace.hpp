@@ -14,6 +14,7 @@
 // (LayerNorm, MLP, GELU, the final LayerNorm and lm_head) uses the training pass's operations.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -85,6 +86,26 @@ struct ModelTrace {
 // tokens than block_size, an empty text without a beginning-of-text token, an ablation naming
 // a layer or head that does not exist ("ablation.heads[0]: …"), top_k out of range.
 Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& options);
+
+// The next character to append, from a trace's last position: with temperature 0 the most
+// likely one (greedy: the first of the last position's top-k that is not the beginning-of-text or
+// unknown token), else a draw from softmax(logits / temperature) over the ordinary tokens (the
+// specials excluded), the uniform number hashed from (seed, step) by the core's counter-based
+// generator, so the same seed gives the same text natively and in wasm. Errors: a temperature
+// below 0 or not finite, a trace with no position.
+Expected<int> next_token(const Model& model, const ModelTrace& trace, double temperature, std::uint64_t seed, std::uint64_t step);
+
+// The residual stream read out as the model's final layers would (the logit lens): for the
+// embeddings and after each layer, at every position, the most likely next token of
+// softmax(ln_f(residual)·lm_headᵀ) with its probability, and the residual's L2 norm. Stage 0 is
+// the embeddings (layer 0's residual_in), stage l + 1 the residual after layer l; the last stage
+// is the model's own prediction.   (L + 1, T) each
+struct LogitLens {
+    std::vector<std::vector<int>>   top_id;
+    std::vector<std::vector<float>> top_prob;
+    std::vector<std::vector<float>> norm;
+};
+LogitLens logit_lens(const Model& model, const ModelTrace& trace);
 
 //-----------------------------------------------------------------------------
 // 4. Head roles
