@@ -58,6 +58,8 @@ struct CompareState {
     std::string error;                      // the engine's message for `config`, or empty
     bool dirty = true;                      // `config` changed since its last run
     std::shared_ptr<RunJob> job;            // its pass in flight (after the main pass), null when none
+    bool intact = true;                     // with the trained model and something switched off: the right side is the
+                                            // intact model (the same layer and head), not a lab configuration
 };
 
 struct LessonState {
@@ -81,6 +83,7 @@ struct ModelState {
     double received = 0, total = 0;         // bytes of it so far, of `total` (0 = unknown)
     std::string load_error;                 // why the last model could not load (the last good one stays)
     std::shared_ptr<const ModelTrace> trace;  // the last good trace of the text
+    std::shared_ptr<const ModelTrace> intact_trace;  // with an ablation: the same text through the intact model (Compare)
     std::string error;                      // the core's message for the current text, or empty
     Ablation ablation;                      // heads, attentions and MLPs switched off (the trace's predictions are then
                                             // the ablated model's, trace->intact the intact one's)
@@ -168,6 +171,8 @@ void draw_ui(AppState& state);                             // the whole frame's 
 void record_item(AppState& state, const char* name);       // store the last item's rect under `name`
 void record_text_field(AppState& state, const char* name, const char* label, bool step_buttons);  // record_item, and
                                                            // where a tap opens the on-screen keyboard: the field, not its label or ± buttons
+void same_line_if_fits(float width);                      // the next item (`width` px) beside the last one if it fits the
+                                                           // window, else on the next line (flowing chips, buttons)
 void error_text(const std::string& message);               // a message in the error colour, wrapped; nothing when empty
 void require_glyphs(std::string_view utf8);                // text the UI will draw: its CJK glyphs get rasterized (fonts.cpp)
 

@@ -153,6 +153,11 @@ void recompute_model(AppState& state) {
         m.trace_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
         if (t) {
             m.error.clear();
+            m.intact_trace.reset();
+            if (!options.ablation.empty()) {  // the intact model's layers too, for Compare (a second pass)
+                options.ablation = Ablation{};
+                if (Expected<ModelTrace> intact = model_trace(*m.model, options)) m.intact_trace = std::make_shared<const ModelTrace>(std::move(intact.value()));
+            }
             m.trace = std::make_shared<const ModelTrace>(std::move(t.value()));
             m.selected_position = std::min(m.selected_position, m.trace->T - 1);
             state.trace.reset();  // show_layer points it at the new trace

@@ -208,11 +208,14 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
             draw->AddText(ImVec2(grid.x - w - 6, cell_min(i, 0).y + (cell - line) / 2), kLabelColor, text.c_str());
         }
     }
-    if (spec.axis_labels && cell >= line * 0.9f) {  // column labels on two staggered lines so neighbours do not collide
+    if (spec.axis_labels && cell >= line * 0.9f) {  // column labels: one line when each fits its cell, else two staggered
+        // lines (even columns low, odd high), so that labels on one line are two cells apart and never touch ("satonthe")
+        bool all_fit = true;
+        for (int j = j_begin; j < j_end && all_fit; ++j) all_fit = ImGui::CalcTextSize(label_or_index(spec.col_labels, j).c_str()).x <= cell - 2;
         for (int j = j_begin; j < j_end; ++j) {
-            const std::string text = fit_text(label_or_index(spec.col_labels, j), cell * 2 - 4);
+            const std::string text = fit_text(label_or_index(spec.col_labels, j), all_fit ? cell - 2 : cell * 2 - 4);
             const float w = ImGui::CalcTextSize(text.c_str()).x;
-            const float y = origin.y + ((j % 2 == 0 || w <= cell - 2) ? line + 2 : 0);
+            const float y = origin.y + ((all_fit || j % 2 == 0) ? line + 2 : 0);
             draw->AddText(ImVec2(cell_min(0, j).x + (cell - w) / 2, y), kLabelColor, text.c_str());
         }
     }

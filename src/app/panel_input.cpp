@@ -65,14 +65,10 @@ void model_loading_bar(AppState& state) {
 
 void token_chips(AppState& state, const std::vector<std::string>& tokens, const char* id) {
     ImGui::PushID(id);
-    const float right = ImGui::GetWindowContentRegionMax().x;
     for (size_t i = 0; i < tokens.size(); ++i) {
         const std::string label = std::to_string(i) + " " + tokens[i];
         const float w = ImGui::CalcTextSize(label.c_str()).x + 2 * ImGui::GetStyle().FramePadding.x;
-        if (i > 0) {
-            ImGui::SameLine();
-            if (ImGui::GetCursorPosX() + w > right) ImGui::NewLine();
-        }
+        if (i > 0) same_line_if_fits(w);
         ImGui::PushID(static_cast<int>(i));
         ImGui::SmallButton(label.c_str());
         if (ImGui::IsItemHovered()) state.hovered_token = static_cast<int>(i);

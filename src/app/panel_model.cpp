@@ -23,14 +23,10 @@ std::string model_label(const ModelState& m) {
 bool index_buttons(AppState& state, const char* name, int& value, int n) {
     bool changed = false;
     ImGui::PushID(name);
-    const float right = ImGui::GetWindowContentRegionMax().x;
     for (int i = 0; i < n; ++i) {
         const std::string label = std::to_string(i);
         const float w = ImGui::GetFrameHeight() + ImGui::CalcTextSize(label.c_str()).x + 2 * ImGui::GetStyle().ItemInnerSpacing.x;
-        if (i > 0) {
-            ImGui::SameLine();
-            if (ImGui::GetCursorPosX() + w > right) ImGui::NewLine();
-        }
+        if (i > 0) same_line_if_fits(w);
         if (ImGui::RadioButton(label.c_str(), value == i)) {
             changed = value != i;
             value = i;

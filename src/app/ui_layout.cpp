@@ -222,7 +222,7 @@ void view_picker(AppState& state) {
     ImGui::TextUnformatted("View");
     ImGui::SameLine();
     ImGui::SetNextItemWidth(-1);
-    if (ImGui::BeginCombo("##view_picker", view_tab(state.view).label)) {
+    if (ImGui::BeginCombo("##view_picker", view_tab(state.view).label, ImGuiComboFlags_HeightLargest)) {  // every view, no scrolling
         for (const ViewTab& tab : kViewTabs) {
             if (ImGui::Selectable(tab.label, state.view == tab.view, 0, ImVec2(0, ImGui::GetFrameHeight()))) state.view = tab.view;
             record_item(state, (std::string("view=") + view_name(tab.view)).c_str());
@@ -303,7 +303,7 @@ void wide_layout(AppState& state, float W, float H) {
     ImGui::End();
 
     // Right: the lesson (when one is open) above the worked-out cell.
-    const float lesson_h = lesson_open ? body_h * (state.presentation ? 0.6f : 0.45f) : 0.0f;
+    const float lesson_h = lesson_open ? body_h * (state.presentation ? 0.6f : 0.58f) : 0.0f;  // the lesson's text first
     if (lesson_open) {
         place(state, "lesson", W - right_w - gap, body_y, right_w, lesson_h);
         ImGui::Begin("Lesson", nullptr, kFixed);
@@ -428,6 +428,13 @@ void record_overflow(AppState& state) {
 }
 
 }  // namespace
+
+// Decided before SameLine(): SameLine then NewLine would leave the cursor past the right edge for
+// one ItemSize, which counts as content there (a window scrolled or cut by a few pixels).
+void same_line_if_fits(float width) {
+    const float x = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x;
+    if (x + width <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
+}
 
 bool is_narrow(float width, float height) { return width < kNarrowWidth || height < kNarrowHeight; }
 

@@ -135,20 +135,22 @@ void view_atlas(AppState& state) {
             const bool off = std::find(m.ablation.heads.begin(), m.ablation.heads.end(), std::pair{l, h}) != m.ablation.heads.end();
             ImGui::PushClipRect(at, ImVec2(at.x + tile_w, at.y + title_h), true);
             ImGui::SetCursorScreenPos(ImVec2(at.x + pad, at.y + pad));
-            ImGui::Text("head %d", h);
+            // "head 2 [x] on" where the tile has room, "H2 [x]" on a phone
+            const bool roomy = tile_w - 2 * pad >= ImGui::CalcTextSize("head 0 on").x + ImGui::GetFrameHeight() + 3 * ImGui::GetStyle().ItemSpacing.x;
+            ImGui::Text(roomy ? "head %d" : "H%d", h);
             ImGui::SameLine();
             ImGui::PushID(id.c_str());
             bool on = !off;
             ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(2, 0));
-            if (ImGui::Checkbox("on", &on)) toggle_ablation(state, l, h, "head");
+            if (ImGui::Checkbox(roomy ? "on" : "##on", &on)) toggle_ablation(state, l, h, "head");
             ImGui::PopStyleVar();
             record_item(state, ("atlas_on_" + std::to_string(l) + "_" + std::to_string(h)).c_str());
             if (ImGui::IsItemHovered()) ImGui::SetTooltip("Untick to switch this head off: its output is zeroed before the layer's output projection");
             ImGui::PopID();
-            ImGui::SetCursorScreenPos(ImVec2(at.x + pad, at.y + pad + line + 2));
-            ImGui::TextDisabled("%s", role.name);
-            ImGui::SetCursorScreenPos(ImVec2(at.x + pad, at.y + pad + 2 * line + 2));
-            ImGui::TextDisabled("%s", score_text(role).c_str());
+            // the role's two lines through the draw list: cut at the tile's edge without counting as content past it
+            const ImU32 dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+            draw->AddText(ImVec2(at.x + pad, at.y + pad + line + 2), dim, role.name);
+            draw->AddText(ImVec2(at.x + pad, at.y + pad + 2 * line + 2), dim, score_text(role).c_str());
             ImGui::PopClipRect();
             state.readout[id] = std::string(role.name) + " " + std::to_string(role.score);
 

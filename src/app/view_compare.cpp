@@ -265,14 +265,10 @@ void presets_row(AppState& state) {
     const Trace& left = *state.trace;
     const int keys = left.cross ? left.S : left.T;
     ImGui::TextDisabled("Right = left with one change:");
-    const float right_edge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
     int n = 0;
     for (const Preset& p : kPresets) {
         const float w = ImGui::CalcTextSize(p.label).x + ImGui::GetStyle().FramePadding.x * 2;
-        if (n++ > 0) {
-            ImGui::SameLine();
-            if (ImGui::GetCursorScreenPos().x + w > right_edge) ImGui::NewLine();
-        }
+        if (n++ > 0) same_line_if_fits(w);
         if (ImGui::SmallButton(p.label)) {
             Config c = state.config;
             p.change(c, keys);
@@ -337,25 +333,43 @@ void view_compare(AppState& state) {
         }
     }
 
-    presets_row(state);
-    const bool options_open = ImGui::CollapsingHeader("Right-hand options");
-    record_item(state, "compare_options");
-    if (options_open && right_controls(state, cmp.config)) cmp.dirty = true;
+    // The trained model with something switched off: the right side may be the intact model instead
+    const ModelState& m = state.model;
+    const bool can_intact = state.source == Source::model && m.intact_trace &&
+                            m.layer < static_cast<int>(m.intact_trace->layers.size());
+    if (can_intact) {
+        if (ImGui::Checkbox("Right: the intact model (nothing switched off)", &cmp.intact)) ++state.trace_version;
+        record_item(state, "compare_intact");
+    }
+    const bool intact = can_intact && cmp.intact;
+    if (!intact) {
+        presets_row(state);
+        const bool options_open = ImGui::CollapsingHeader("Right-hand options");
+        record_item(state, "compare_options");
+        if (options_open && right_controls(state, cmp.config)) cmp.dirty = true;
+    }
 
     if (cmp.job) {  // a long sequence's right-hand pass, a few milliseconds a frame
         ImGui::ProgressBar(static_cast<float>(cmp.job->progress()), ImVec2(ImGui::GetFontSize() * 16, 0), "right-hand side");
         record_item(state, "compare_progress");
     }
-    if (!cmp.trace) {
+    if (!cmp.trace && !intact) {
         if (!cmp.error.empty()) ImGui::TextColored(kErrorColour, "Right side not computed: %s", cmp.error.c_str());
         else ImGui::TextDisabled("Computing the right-hand side…");
         return;
     }
-    const Trace& right = *cmp.trace;
-    const std::vector<std::string> diff = differences(left.config, cmp.config);  // what was chosen, even if the engine refused it
-    std::string summary = diff.empty() ? "the same configuration" : "";
-    for (const std::string& d : diff) summary += (summary.empty() ? "" : "; ") + d;
-    ImGui::TextWrapped("Right: %s", summary.c_str());
+    const Trace& right = intact ? m.intact_trace->layers[m.layer].attention : *cmp.trace;
+    std::string summary;
+    if (intact) {
+        summary = "the intact model, layer " + std::to_string(m.layer) + " (left: the model with the switches in the atlas off)";
+        ImGui::TextWrapped("Right: %s. A head switched off leaves its own layer's weights as they were; the layers after it "
+                           "read a different residual stream.", summary.c_str());
+    } else {
+        const std::vector<std::string> diff = differences(left.config, cmp.config);  // what was chosen, even if the engine refused it
+        summary = diff.empty() ? "the same configuration" : "";
+        for (const std::string& d : diff) summary += (summary.empty() ? "" : "; ") + d;
+        ImGui::TextWrapped("Right: %s", summary.c_str());
+    }
     state.readout["compare_differences"] = summary;
 
     if (state.source == Source::model && state.model.trace) {  // the left side is the trained model's layer
@@ -395,7 +409,7 @@ void view_compare(AppState& state) {
     if (!stacked) ImGui::SameLine();
     ImGui::BeginChild("##cmp_right", ImVec2(half, row_h), false, kPane);
     ImGui::Text("right: head %d weights", right_head);
-    if (!cmp.error.empty()) {
+    if (!cmp.error.empty() && !intact) {
         ImGui::PushStyleColor(ImGuiCol_Text, kErrorColour);
         ImGui::TextWrapped("Not computed: %s. Showing the last right-hand configuration that worked.", cmp.error.c_str());
         ImGui::PopStyleColor();
@@ -404,7 +418,7 @@ void view_compare(AppState& state) {
                                      &right.heads[right_head].mask);
     if (re.clicked && right.T == left.T && right.N == left.N) state.pinned = re.clicked;
     ImGui::EndChild();
-    if (!cmp.error.empty()) state.readout["compare_error"] = cmp.error;
+    if (!cmp.error.empty() && !intact) state.readout["compare_error"] = cmp.error;
 
     // Row 2: the difference (left half), the outputs and costs (right half).
     const DiffCache& d = differences_of(left, right, head, state.trace_version);

@@ -45,11 +45,12 @@ void view_matrices(AppState& state) {
 
     matrix_combo(state, trace);
     if (m.per_head) {
-        if (!state.narrow) ImGui::SameLine(0, 18);  // a phone's line has no room for both
+        // a phone's line has no room for both, nor has a wide one beside the trained model's layer selector
+        if (!state.narrow && state.source != Source::model) ImGui::SameLine(0, 18);
         head_selector(state, "matrices");
     }
     if (m.applies()) {
-        ImGui::SameLine(0, 18);
+        same_line_if_fits(ImGui::CalcTextSize("Export CSV").x + 2 * ImGui::GetStyle().FramePadding.x + 10);
         if (ImGui::Button("Export CSV")) {
             const std::string file = m.per_head ? std::string(m.name) + "-head" + std::to_string(shown_head(state)) : m.name;
             page_export_csv(file, exportable(m), m.row_labels, m.col_labels);

@@ -196,8 +196,9 @@ void view_pipeline(AppState& state) {
         ImGui::TextWrapped("%s a scores, scaled or weights cell, then open the Cell tab to see it worked out.", state.touch ? "Tap" : "Click");
         ImGui::PopStyleColor();
     } else {
-        ImGui::SameLine(0, 18);
-        ImGui::TextDisabled("click a scores, scaled or weights cell to work it out →");
+        const char* hint = "click a scores, scaled or weights cell to work it out →";
+        same_line_if_fits(ImGui::CalcTextSize(hint).x + 10);  // beside the selectors, or below them (the model's layer row is long)
+        ImGui::TextDisabled("%s", hint);
     }
 
     if (trace.skips_qkv_projection || trace.scales_by_sqrt_dmodel) {

@@ -4,6 +4,7 @@
 // characters with their probabilities, the actual next one marked. Every number is the core's
 // (ModelTrace::predictions); the view only formats them.
 #include <algorithm>
+#include <cstdarg>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -17,6 +18,16 @@
 namespace attnviz::app {
 
 namespace {
+
+// A remark in the disabled colour, wrapped to the view's width (a phone's included).
+void note(const char* fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]);
+    ImGui::TextWrappedV(fmt, args);
+    ImGui::PopStyleColor();
+    va_end(args);
+}
 
 // A character as a chip shows it: a space as "·", a newline as "↵", the specials by name.
 std::string shown(const std::string& token) {
@@ -49,16 +60,12 @@ std::string context_tail(const ModelTrace& t, int pos, int chars) {
 
 void strip(AppState& state, const ModelTrace& t, int selected) {
     const Predictions& p = t.predictions;
-    const float right = ImGui::GetWindowContentRegionMax().x;
     ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(3, 4));
     for (int i = 0; i < t.T; ++i) {
         const std::string label = shown(t.tokens.text[i]);
         require_glyphs(label);
         const float w = std::max(ImGui::CalcTextSize(label.c_str()).x + 2 * ImGui::GetStyle().FramePadding.x, ImGui::GetFrameHeight());
-        if (i > 0) {
-            ImGui::SameLine();
-            if (ImGui::GetCursorPosX() + w > right) ImGui::NewLine();
-        }
+        if (i > 0) same_line_if_fits(w);
         const bool scored = i >= 1 && i - 1 < static_cast<int>(p.losses.size());
         const ImVec4 colour = scored ? loss_colour(p.losses[i - 1]) : ImVec4(0.3f, 0.3f, 0.34f, 1.0f);
         ImGui::PushStyleColor(ImGuiCol_Button, colour);
@@ -92,10 +99,11 @@ void top_table(AppState& state, const ModelTrace& t, const Model& model, int pos
     const std::string actual = has_next ? t.tokens.text[pos + 1] : "";
     ImGui::TextWrapped("After \"%s\" (position %d), the model predicts:", context_tail(t, pos, 24).c_str(), pos);
     state.readout["pred_position"] = std::to_string(pos);
-    if (!ImGui::BeginTable("##top", 3, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) return;
-    ImGui::TableSetupColumn("next");
+    // the table exactly as wide as the view; fixed widths for the character and the mark, the bars take the rest
+    if (!ImGui::BeginTable("##top", 3, ImGuiTableFlags_RowBg, ImVec2(ImGui::GetContentRegionAvail().x, 0))) return;
+    ImGui::TableSetupColumn("next", ImGuiTableColumnFlags_WidthFixed, ImGui::CalcTextSize("newline").x);
     ImGui::TableSetupColumn("probability", ImGuiTableColumnFlags_WidthStretch);
-    ImGui::TableSetupColumn("");
+    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed, ImGui::CalcTextSize("← actual").x);
     ImGui::TableHeadersRow();
     nlohmann::json readout = nlohmann::json::array();  // [[token, probability as printed], …]
     for (std::size_t k = 0; k < p.top_ids[pos].size(); ++k) {
@@ -127,19 +135,19 @@ void top_table(AppState& state, const ModelTrace& t, const Model& model, int pos
                           100.0 * t.intact->top_probs[pos][k]);
             intact += entry;
         }
-        ImGui::TextDisabled("Intact model here: %s", intact.c_str());
+        note("Intact model here: %s", intact.c_str());
     }
     if (has_next) {
         const float loss = p.losses[pos];
         ImGui::TextWrapped("The actual next character, \"%s\", had probability %.4f: a loss of %.3f nats (%.2f bits).",
                            named(actual).c_str(), std::exp(-loss), loss, loss / std::log(2.0));
         if (t.intact)
-            ImGui::TextDisabled("Intact model: loss %.3f nats (%+.3f with the switches off).", t.intact->losses[pos], loss - t.intact->losses[pos]);
+            note("Intact model: loss %.3f nats (%+.3f with the switches off).", t.intact->losses[pos], loss - t.intact->losses[pos]);
         char value[32];
         std::snprintf(value, sizeof value, "%.4f", loss);
         state.readout["pred_loss"] = value;
     } else {
-        ImGui::TextDisabled("The text ends here: this is the model's guess for the next character you type.");
+        note("The text ends here: this is the model's guess for the next character you type.");
         state.readout["pred_loss"] = "";
     }
 }
@@ -189,19 +197,24 @@ void continue_row(AppState& state) {
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("Append characters the model predicts, one at a time");
     }
     const float w = ImGui::GetFontSize() * 5.5f;
-    ImGui::SameLine();
+    const ImGuiStyle& style = ImGui::GetStyle();
+    // the next widget on this line if it fits (a phone's width takes them one per line)
+    const auto beside = [&style](const char* label, float width) {
+        same_line_if_fits(width + style.ItemInnerSpacing.x + ImGui::CalcTextSize(label).x);
+    };
+    beside("chars", w);
     ImGui::SetNextItemWidth(w);
     ImGui::InputInt("chars", &m.generate_count, 1, 10);
     m.generate_count = std::clamp(m.generate_count, 1, 512);
     record_text_field(state, "generate_count", "chars", true);
-    ImGui::SameLine();
+    beside("temperature", w);
     ImGui::SetNextItemWidth(w);
     ImGui::SliderFloat("temperature", &m.temperature, 0.0f, 2.0f, m.temperature == 0 ? "0 (greedy)" : "%.2f");
     record_item(state, "temperature_slider");
     if (ImGui::IsItemHovered())
         ImGui::SetTooltip("0: always the most likely character. Above 0: a draw from the probabilities sharpened (< 1) or flattened (> 1)");
     if (m.temperature > 0) {
-        ImGui::SameLine();
+        beside("seed", w);
         ImGui::SetNextItemWidth(w);
         ImGui::InputScalar("seed", ImGuiDataType_U64, &m.seed);
         record_text_field(state, "generate_seed", "seed", false);

@@ -388,3 +388,29 @@ test('phone under 4× CPU throttling: typing a 16-token sentence at d_model 64, 
     await app.close();
   }
 });
+
+test('phone: the trained model in the narrow layout: its views and controls, full width, nothing cut off', async () => {
+  const app = await openApp({ ...PHONE, lab: false });
+  try {
+    const { page } = app;
+    await page.waitForFunction(() => window.attnviz.getState().model.T > 0, null, { timeout: 60000 });
+    await waitFrames(page, 4);
+    let s = await state(page);
+    assert.equal(s.ui.source, 'model');
+    for (const panel of ['input', 'controls']) {
+      s = await openPanel(page, panel);
+      assertNarrowLayout(s, PHONE.width, PHONE.height, `model ${panel}`);
+      await screenshot(page, `mobile-model-${panel}`);
+    }
+    for (const view of ['predictions', 'atlas', 'residual']) {
+      s = await pickView(page, view);
+      await waitFrames(page, 4);
+      s = await state(page);
+      assertNarrowLayout(s, PHONE.width, PHONE.height, `model ${view}`);
+      await screenshot(page, `mobile-model-view-${view}`);
+    }
+    assert.deepEqual(app.consoleLines.filter((l) => l.startsWith('pageerror') || l.startsWith('error')), []);
+  } finally {
+    await app.close();
+  }
+});

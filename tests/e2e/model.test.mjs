@@ -261,7 +261,22 @@ test('atlas: every layer × head labelled with its role; switching a head off ch
     await screenshot(page, 'model-predictions-ablated-1280');
     link = page.url();
 
-    // one click restores
+    // Compare: the ablated model (left) against the intact one (right), layer by layer
+    await click(page, s.layout.tab_compare);
+    await waitFrames(page, 4);
+    s = await state(page);
+    assert.match(s.readout.compare_differences, /^the intact model, layer 0 /);
+    assert.equal(Number(s.readout.compare_max_output_diff), 0, 'layer 0 comes before the switch: the same numbers');
+    await click(page, s.layout.layer_2);
+    await waitFrames(page, 4);
+    s = await state(page);
+    assert.match(s.readout.compare_differences, /^the intact model, layer 2 /);
+    assert.ok(Number(s.readout.compare_max_output_diff) > 0, 'layer 2 reads a residual stream without layer 1 head 1');
+    await screenshot(page, 'model-compare-intact-1280');
+
+    // one click restores (from the predictions view)
+    await click(page, s.layout.tab_predictions);
+    s = await state(page);
     await click(page, s.layout.restore_button);
     s = await state(page);
     assert.deepEqual(s.ui.ablation.heads, []);
@@ -393,5 +408,26 @@ test('the trained model\'s lessons: each step sets the model, text, view, layer,
     noPageErrors(app);
   } finally {
     await app.close();
+  }
+});
+
+test('the model\'s views at 1280×720 and 1920×1080: drawn, nothing cut off at a window\'s right edge', async () => {
+  for (const [width, height] of [[1280, 720], [1920, 1080]]) {
+    const app = await openApp({ width, height, lab: false });
+    try {
+      const { page } = app;
+      let s = await waitModel(page);
+      for (const view of ['predictions', 'atlas', 'residual', 'pipeline', 'matrices', 'heads', 'lines', 'compare']) {
+        await click(page, s.layout[`tab_${view}`]);
+        await waitFrames(page, 4);
+        s = await state(page);
+        assert.equal(s.ui.view, view);
+        assert.deepEqual(s.overflow, {}, `${view} at ${width}×${height}: content cut off at a window's right edge`);
+        await screenshot(page, `model-view-${view}-${width}`);
+      }
+      noPageErrors(app);
+    } finally {
+      await app.close();
+    }
   }
 });
