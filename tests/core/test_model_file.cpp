@@ -360,7 +360,7 @@ TEST_CASE("model_file: a tied nanoGPT saved with safetensors.torch.save_model (w
     require_same(m, must_load(file, vocab_json));
 }
 
-TEST_CASE("model_file: an untied nanoGPT keeps its lm_head; causal-mask buffers are skipped", "[model_file]") {
+TEST_CASE("model_file: an untied nanoGPT keeps its lm_head — causal-mask buffers are skipped", "[model_file]") {
     const std::string vocab_json = read_bytes(kModelDir / "nanogpt_char.vocab.json");
     Parts parts = split(read_bytes(kModelDir / "nanogpt_char.safetensors"));
     Entry* lm_head = find(parts, "lm_head.weight");
@@ -683,7 +683,7 @@ TEST_CASE("model_file: vocabulary errors and the two forms of vocab.json", "[mod
     CHECK(must_load(attnviz::save_model(model), "[\"x\"]").vocab.tokens == model.vocab.tokens);
 }
 
-TEST_CASE("model_file: gaps between tensors and bytes after the last are allowed; a truncation at any byte is an error", "[model_file]") {
+TEST_CASE("model_file: gaps between tensors and bytes after the last are allowed — a truncation at any byte is an error", "[model_file]") {
     const Model model = tiny_model(true, false);
     const std::string file = attnviz::save_model(model);
     require_same(must_load(file + std::string(13, '\x7f')), model);  // trailing bytes

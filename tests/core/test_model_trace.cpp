@@ -83,7 +83,7 @@ TEST_CASE("model_trace's logits equal the training pass's (the engine's attentio
     CHECK(torch_err < 1e-4);
 }
 
-TEST_CASE("ALiBi and RoPE models: model_trace's logits equal the training pass's; ALiBi heads carry their slope", "[model_trace]") {
+TEST_CASE("ALiBi and RoPE models: model_trace's logits equal the training pass's — ALiBi heads carry their slope", "[model_trace]") {
   for (const Positions positions : {Positions::alibi, Positions::rope}) {
     INFO(positions_name(positions));
     ModelConfig mc;
@@ -134,7 +134,7 @@ TEST_CASE("predictions: top-k sorted, probabilities from the logits, the loss of
     CHECK(t.predictions.losses.size() == static_cast<std::size_t>(t.T - 1));
 }
 
-TEST_CASE("next_token: greedy is the most likely ordinary token; sampling follows softmax(logits / temperature), seeded", "[model_trace]") {
+TEST_CASE("next_token: greedy is the most likely ordinary token — sampling follows softmax(logits / temperature), seeded", "[model_trace]") {
     const Model tiny = fixture_model("gpt_tiny.safetensors");
     const int V = tiny.config.vocab_size;
     for (const char* text : {"chat", "注", "ch"}) {
@@ -177,12 +177,12 @@ TEST_CASE("next_token: greedy is the most likely ordinary token; sampling follow
     CHECK(same < 64);
 }
 
-TEST_CASE("logit lens: its last stage is the model's own prediction; norms are the residuals' L2 norms", "[model_trace]") {
+TEST_CASE("logit lens: its last stage is the model's own prediction — norms are the residuals' L2 norms", "[model_trace]") {
     for (const char* file : {"gpt_tiny.safetensors", "gpt_tiny_rope.safetensors"}) {
         INFO(file);
         const Model m = fixture_model(file);
         for (const Ablation& ablation : {Ablation{}, Ablation{{{1, 0}}, {}, {0}}}) {
-            const ModelTrace t = must_trace(m, {"chat注chat", true, 3, ablation});
+            const ModelTrace t = must_trace(m, {"chat注ch", true, 3, ablation});  // 8 tokens: the fixtures' block_size
             const LogitLens lens = logit_lens(m, t);
             const int L = m.config.n_layer, C = m.config.n_embd;
             REQUIRE(lens.top_id.size() == static_cast<std::size_t>(L + 1));
@@ -202,7 +202,7 @@ TEST_CASE("logit lens: its last stage is the model's own prediction; norms are t
     }
 }
 
-TEST_CASE("ablation equals the model with that part's weights zeroed; the intact predictions come along", "[model_trace]") {
+TEST_CASE("ablation equals the model with that part's weights zeroed — the intact predictions come along", "[model_trace]") {
     const Model tiny = fixture_model("gpt_tiny.safetensors");
     const int C = tiny.config.n_embd, hs = C / tiny.config.n_head;
     const std::string text = "the cat";

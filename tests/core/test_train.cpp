@@ -124,7 +124,7 @@ TEST_CASE("gradient clipping scales by max_norm / (norm + 1e-6) only above max_n
     CHECK(g[1] == Approx(0.8).epsilon(1e-6));
 }
 
-TEST_CASE("a short training run gives the stored losses; the same bits again, and with 1 or 2 threads", "[train]") {
+TEST_CASE("a short training run gives the stored losses — the same bits again, and with 1 or 2 threads", "[train]") {
     check_stored(std::nullopt, {2.4987988471984863, 2.4251115322113037, 2.3986310958862305, 2.3510184288024902,
                                         2.303178071975708,  2.2415177822113037, 2.2335717678070068, 2.2347812652587891,
                                         2.2132861614227295, 2.1379528045654297, 2.1074893474578857, 2.0896573066711426});
