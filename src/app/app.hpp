@@ -83,7 +83,7 @@ struct ModelState {
     double received = 0, total = 0;         // bytes of it so far, of `total` (0 = unknown)
     std::string load_error;                 // why the last model could not load (the last good one stays)
     std::shared_ptr<const ModelTrace> trace;  // the last good trace of the text
-    std::shared_ptr<const ModelTrace> intact_trace;  // with an ablation: the same text through the intact model (Compare)
+    std::shared_ptr<const ModelTrace> intact_trace;  // with an ablation, while Compare is open: the same text through the intact model
     std::string error;                      // the core's message for the current text, or empty
     Ablation ablation;                      // heads, attentions and MLPs switched off (the trace's predictions are then
                                             // the ablated model's, trace->intact the intact one's)
@@ -189,6 +189,7 @@ void view_heads(AppState& state);       // small multiples of every head + mean 
 void view_lines(AppState& state);       // BertViz-like head view                  (view_lines.cpp)
 void view_compare(AppState& state);     // two configurations side by side         (view_compare.cpp)
 void view_predictions(AppState& state); // the model's next-character predictions  (view_predictions.cpp)
+std::string token_chip_text(const std::string& token);  // a character as a short label shows it: space "·", newline "↵", tab "⇥"
 void view_atlas(AppState& state);       // every layer × head of the model, with roles (view_atlas.cpp)
 void view_residual(AppState& state);    // the residual stream: norms and the logit lens (view_residual.cpp)
 void model_picker(AppState& state);     // trained model or lab, a file of one's own (panel_model.cpp)

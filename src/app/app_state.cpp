@@ -154,10 +154,6 @@ void recompute_model(AppState& state) {
         if (t) {
             m.error.clear();
             m.intact_trace.reset();
-            if (!options.ablation.empty()) {  // the intact model's layers too, for Compare (a second pass)
-                options.ablation = Ablation{};
-                if (Expected<ModelTrace> intact = model_trace(*m.model, options)) m.intact_trace = std::make_shared<const ModelTrace>(std::move(intact.value()));
-            }
             m.trace = std::make_shared<const ModelTrace>(std::move(t.value()));
             m.selected_position = std::min(m.selected_position, m.trace->T - 1);
             state.trace.reset();  // show_layer points it at the new trace
@@ -181,6 +177,16 @@ void recompute_model(AppState& state) {
             state.reset_widgets = true;
         }
     }
+    // Compare with something switched off shows the intact model's layers: one more pass, made
+    // only while Compare is open (model_trace keeps only the intact model's predictions)
+    if (state.view == View::compare && !state.dirty && m.trace && !m.trace->ablation.empty() && !m.intact_trace) {
+        ModelTraceOptions intact;
+        intact.text = state.text;
+        if (Expected<ModelTrace> t = model_trace(*m.model, intact)) {
+            m.intact_trace = std::make_shared<const ModelTrace>(std::move(t.value()));
+            ++state.trace_version;  // the compare view's caches key on it
+        }
+    }
     state.error = m.error;
     show_layer(state);
     fit_selection(state);
@@ -198,7 +204,10 @@ void set_source(AppState& state, Source source) {
     state.dirty = true;
     state.compare.dirty = true;
     if (source == Source::lab) state.trace.reset();  // the lab's pass replaces the model's layer at once (a sentence takes a frame)
-    else if (state.model.trace) state.trace.reset(), show_layer(state);
+    else if (state.model.trace) {
+        state.trace.reset();
+        show_layer(state);
+    }
 }
 
 void toggle_ablation(AppState& state, int layer, int head, const char* what) {

@@ -97,6 +97,8 @@ std::string label_or_index(const std::vector<std::string>* labels, int i) {
     return std::to_string(i);
 }
 
+}  // namespace
+
 // Fits `text` into `width` pixels, ending in "…" when cut.
 std::string fit_text(const std::string& text, float width) {
     if (ImGui::CalcTextSize(text.c_str()).x <= width) return text;
@@ -108,6 +110,8 @@ std::string fit_text(const std::string& text, float width) {
     }
     return "";
 }
+
+namespace {
 
 void draw_legend(ImDrawList* draw, ImVec2 at, float height, ColorScale scale, double lo, double hi) {
     constexpr int steps = 48;

@@ -56,6 +56,9 @@ HeatmapEvents heatmap_mask(const HeatmapSpec& spec, const BoolMatrix& allowed); 
 void heatmap_end_frame();  // frees textures of heatmaps not drawn for a while
 void heatmap_lost_context();  // forget every texture (the WebGL context was lost)
 
+// `text` cut to `width` pixels at a whole character, ending in "…" when cut.
+std::string fit_text(const std::string& text, float width);
+
 // A value as the UI prints it everywhere: shortest round-trip form of the float.
 std::string format_value(double v);
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "app.hpp"
+#include "heatmap.hpp"
 #include "app_state.hpp"
 #include "imgui.h"
 #include "imgui_internal.h"  // ClearActiveID, the active text field's window
@@ -72,17 +73,7 @@ void notice_text() {
 void notice_line() {
     const std::string& note = page_notice();
     if (note.empty()) return;
-    const float room = ImGui::GetContentRegionAvail().x;
-    std::string shown = note;
-    if (ImGui::CalcTextSize(shown.c_str()).x > room) {
-        const float ellipsis = ImGui::CalcTextSize("…").x;
-        std::size_t cut = shown.size();
-        while (cut > 0 && ImGui::CalcTextSize(note.c_str(), note.c_str() + cut).x + ellipsis > room) {
-            --cut;
-            while (cut > 0 && (static_cast<unsigned char>(note[cut]) & 0xC0) == 0x80) --cut;  // whole characters
-        }
-        shown = note.substr(0, cut) + "…";
-    }
+    const std::string shown = fit_text(note, ImGui::GetContentRegionAvail().x);
     ImGui::TextColored(ImVec4(0.6f, 0.85f, 0.6f, 1.0f), "%s", shown.c_str());
     if (shown != note && ImGui::IsItemHovered()) {
         ImGui::BeginTooltip();

@@ -47,22 +47,24 @@ Role role_of(const HeadRoles& text, const HeadRoles* probe) {
 }
 
 // Roles of every head on the text (per model trace) and on the standard probe (per model).
+// Keyed on the objects (weak_ptr), not their addresses: a later trace may be allocated where a
+// freed one was.
 struct RoleCache {
-    const ModelTrace* trace = nullptr;
-    const Model* model = nullptr;
+    std::weak_ptr<const ModelTrace> trace;
+    std::weak_ptr<const Model> model;
     std::vector<std::vector<HeadRoles>> text, probe;
 };
 
 const RoleCache& roles(const ModelState& m) {
     static RoleCache cache;
-    if (cache.model != m.model.get()) {
-        cache.model = m.model.get();
+    if (cache.model.lock() != m.model) {
+        cache.model = m.model;
         Expected<std::vector<std::vector<HeadRoles>>> probe = probe_head_roles(*m.model);
         cache.probe = probe ? probe.value() : std::vector<std::vector<HeadRoles>>{};
-        cache.trace = nullptr;
+        cache.trace.reset();
     }
-    if (cache.trace != m.trace.get()) {
-        cache.trace = m.trace.get();
+    if (cache.trace.lock() != m.trace) {
+        cache.trace = m.trace;
         cache.text.clear();
         for (const LayerTrace& layer : m.trace->layers) {
             cache.text.emplace_back();

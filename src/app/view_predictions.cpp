@@ -29,13 +29,6 @@ void note(const char* fmt, ...) {
     va_end(args);
 }
 
-// A character as a chip shows it: a space as "·", a newline as "↵", the specials by name.
-std::string shown(const std::string& token) {
-    if (token == " ") return "·";
-    if (token == "\n") return "↵";
-    if (token == "\t") return "⇥";
-    return token;
-}
 
 // A character in the table of predictions, where a dot could be mistaken for a full stop.
 std::string named(const std::string& token) {
@@ -62,7 +55,7 @@ void strip(AppState& state, const ModelTrace& t, int selected) {
     const Predictions& p = t.predictions;
     ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(3, 4));
     for (int i = 0; i < t.T; ++i) {
-        const std::string label = shown(t.tokens.text[i]);
+        const std::string label = token_chip_text(t.tokens.text[i]);
         require_glyphs(label);
         const float w = std::max(ImGui::CalcTextSize(label.c_str()).x + 2 * ImGui::GetStyle().FramePadding.x, ImGui::GetFrameHeight());
         if (i > 0) same_line_if_fits(w);
@@ -270,6 +263,13 @@ void last_attention(AppState& state, const ModelTrace& t) {
 }
 
 }  // namespace
+
+std::string token_chip_text(const std::string& token) {
+    if (token == " ") return "·";
+    if (token == "\n") return "↵";
+    if (token == "\t") return "⇥";
+    return token;
+}
 
 void view_predictions(AppState& state) {
     ModelState& m = state.model;

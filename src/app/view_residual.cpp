@@ -18,7 +18,7 @@ namespace attnviz::app {
 namespace {
 
 struct LensCache {
-    const ModelTrace* trace = nullptr;
+    std::weak_ptr<const ModelTrace> trace;  // the object, not its address (a freed trace's address can come back)
     LogitLens lens;
     Matrix norms;                      // (stages, T)
     std::vector<std::string> stages;   // "embeddings", "after layer 0", …
@@ -26,8 +26,8 @@ struct LensCache {
 
 const LensCache& lens_of(const ModelState& m) {
     static LensCache cache;
-    if (cache.trace == m.trace.get()) return cache;
-    cache.trace = m.trace.get();
+    if (cache.trace.lock() == m.trace) return cache;
+    cache.trace = m.trace;
     cache.lens = logit_lens(*m.model, *m.trace);
     const std::size_t S = cache.lens.norm.size(), T = static_cast<std::size_t>(m.trace->T);
     cache.norms = Matrix::from_shape({S, T});
@@ -37,12 +37,6 @@ const LensCache& lens_of(const ModelState& m) {
         cache.stages.push_back(s == 0 ? "embeddings" : "after layer " + std::to_string(s - 1));
     }
     return cache;
-}
-
-std::string named(const std::string& token) {
-    if (token == " ") return "·";
-    if (token == "\n") return "↵";
-    return token;
 }
 
 }  // namespace
@@ -95,14 +89,14 @@ void view_residual(AppState& state) {
             ImGui::Text("%d", i);
             ImGui::TableNextColumn();
             const bool has_next = i + 1 < t.T;
-            const std::string here = named(t.tokens.text[i]), next = has_next ? named(t.tokens.text[i + 1]) : "?";
+            const std::string here = token_chip_text(t.tokens.text[i]), next = has_next ? token_chip_text(t.tokens.text[i + 1]) : "?";
             require_glyphs(here + next);
             ImGui::Text("%s → %s", here.c_str(), next.c_str());
             for (int s = 0; s < S; ++s) {
                 ImGui::TableNextColumn();
                 const int id = c.lens.top_id[s][i];
                 const float p = c.lens.top_prob[s][i];
-                const std::string guess = named(m.model->vocab.tokens[id]);
+                const std::string guess = token_chip_text(m.model->vocab.tokens[id]);
                 require_glyphs(guess);
                 ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, IM_COL32(40, 70 + static_cast<int>(120 * p), 110, 255));
                 const bool right = has_next && id == t.tokens.ids[i + 1];

@@ -171,10 +171,6 @@ std::unique_ptr<float[]> buffer(std::size_t n) { return std::unique_ptr<float[]>
 
 }  // namespace
 
-void transpose(float* out, const float* in, int rows, int cols, int ld) {
-    kernels::transpose(out, in, static_cast<std::size_t>(ld < 0 ? cols : ld), rows, cols);
-}
-
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
     const auto packed = buffer(kernels::packed_size(C, OC));
     kernels::pack_transposed(packed.get(), weight, C, C, OC);  // weightᵀ (C, OC), from weight's rows
@@ -194,7 +190,7 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     // dweight += doutᵀ·inp   (OC, N)·(N, C)
     {
         const auto dout_t = buffer(static_cast<std::size_t>(OC) * N);
-        transpose(dout_t.get(), dout, N, OC);
+        kernels::transpose(dout_t.get(), dout, OC, N, OC);
         const auto packed = buffer(kernels::packed_size(N, C));
         kernels::pack(packed.get(), inp, C, N, C);
         matmul_rows(dweight, dout_t.get(), packed.get(), OC, N, C, true);
@@ -295,7 +291,7 @@ void attention_backward(float* dinp, const float* dout, const float* inp, const 
             kernels::pack_transposed(packed.data(), q + 2 * C, C3, hs, T);
             kernels::matmul_packed(datt.data(), T, dy.data(), packed.data(), T, hs, T);
             // dv += attᵀ·dy   (T, T)·(T, hs)
-            transpose(att_t.data(), a, T, T);
+            kernels::transpose(att_t.data(), a, T, T, T);
             kernels::pack(packed.data(), dy.data(), hs, T, hs);
             kernels::matmul_packed(dq + 2 * C, C3, att_t.data(), packed.data(), T, T, hs, true);
             // softmax backward, times the 1/√hs of the scores: dpreatt = att·(datt - Σ att·datt)/√hs
@@ -311,7 +307,7 @@ void attention_backward(float* dinp, const float* dout, const float* inp, const 
             kernels::pack(packed.data(), q + C, C3, T, hs);
             kernels::matmul_packed(dq, C3, datt.data(), packed.data(), T, T, hs, true);
             // dk += dpreattᵀ·q   (T, T)·(T, hs)
-            transpose(att_t.data(), datt.data(), T, T);
+            kernels::transpose(att_t.data(), datt.data(), T, T, T);
             kernels::pack(packed.data(), q, C3, T, hs);
             kernels::matmul_packed(dq + C, C3, att_t.data(), packed.data(), T, T, hs, true);
         }

@@ -42,9 +42,6 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int N, int C);
 
-// out (cols, rows) = inᵀ, in (rows, cols) with its rows ld floats apart (ld < 0: cols), tile by tile.
-void transpose(float* out, const float* in, int rows, int cols, int ld = -1);
-
 // out = inp·weightᵀ + bias (torch's Linear).   out (N,OC), inp (N,C), weight (OC,C), bias (OC) or null
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
 // dinp (N,C), dweight (OC,C), dbias (OC) or null, dout (N,OC)

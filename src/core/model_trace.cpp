@@ -37,7 +37,7 @@ Config attention_config(const Model& model, int l, const Matrix& ln_1, const std
     const float* qkvb = p.qkvb + l * 3 * C;
     const auto transposed = [C](const float* w) {  // torch (out, in) -> (in, out)
         Matrix m = matrix(C, C);
-        gpt::transpose(m.data(), w, static_cast<int>(C), static_cast<int>(C));
+        kernels::transpose(m.data(), w, C, static_cast<int>(C), static_cast<int>(C));
         return m;
     };
     const auto vector = [C](const float* b) {
@@ -126,9 +126,28 @@ Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k
     return out;
 }
 
+// logits = ln_f·lm_headᵀ, computed as its transpose lm_head·ln_fᵀ (V, T): the operand the
+// matmul packs is then ln_fᵀ (C×T floats) rather than lm_headᵀ (C×V, the vocabulary's size).
+// Its columns are padded with zero rows of ln_f to the kernel's lanes: the last T mod lanes
+// columns would otherwise take the one-vector path, a third of the product's time at T = 65.
+// ln_f (T, C) → logits (T, V)
+Matrix unembed(const Model& model, const float* ln_f, int T) {
+    const int C = model.config.n_embd, V = model.config.vocab_size;
+    const int padded = static_cast<int>(kernels::packed_size(C, T) / C);  // T rounded up to the lanes
+    std::vector<float> rows(static_cast<std::size_t>(padded) * C, 0.0f);
+    std::copy(ln_f, ln_f + static_cast<std::size_t>(T) * C, rows.begin());
+    std::vector<float> packed(kernels::packed_size(C, padded));
+    kernels::pack_transposed(packed.data(), rows.data(), C, C, padded);
+    std::vector<float> transposed(static_cast<std::size_t>(V) * padded);  // (V, padded)
+    kernels::matmul_packed(transposed.data(), padded, model.tensors().lm_head, packed.data(), V, C, padded);
+    Matrix logits = matrix(T, V);
+    kernels::transpose(logits.data(), transposed.data(), padded, V, T);
+    return logits;
+}
+
 ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k, const Ablation& ablation) {
     const ModelConfig& mc = model.config;
-    const int T = static_cast<int>(tokens.ids.size()), C = mc.n_embd, H = mc.n_head, V = mc.vocab_size, hs = C / H;
+    const int T = static_cast<int>(tokens.ids.size()), C = mc.n_embd, H = mc.n_head, hs = C / H;
     const ParameterTensors p = model.tensors();
     const std::size_t TC = static_cast<std::size_t>(T) * C;
     ModelTrace out;
@@ -179,21 +198,7 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k,
     }
     out.ln_f = matrix(T, C);
     gpt::layernorm_forward(out.ln_f.data(), mean.data(), rstd.data(), x.data(), p.lnfw, p.lnfb, T, C);
-    // logits = ln_f·lm_headᵀ, computed as its transpose lm_head·ln_fᵀ (V, T): the operand the
-    // matmul packs is then ln_fᵀ (C×T floats) rather than lm_headᵀ (C×V, the vocabulary's size).
-    // Its columns are padded with zero rows of ln_f to the kernel's lanes: the last T mod lanes
-    // columns would otherwise take the one-vector path, a third of the product's time at T = 65.
-    {
-        const int padded = static_cast<int>(kernels::packed_size(C, T) / C);  // T rounded up to the lanes
-        std::vector<float> ln_f(static_cast<std::size_t>(padded) * C, 0.0f);
-        std::copy(out.ln_f.begin(), out.ln_f.end(), ln_f.begin());
-        std::vector<float> packed(kernels::packed_size(C, padded));
-        kernels::pack_transposed(packed.data(), ln_f.data(), C, C, padded);
-        std::vector<float> transposed(static_cast<std::size_t>(V) * padded);  // (V, padded)
-        kernels::matmul_packed(transposed.data(), padded, p.lm_head, packed.data(), V, C, padded);
-        out.logits = matrix(T, V);
-        gpt::transpose(out.logits.data(), transposed.data(), V, T, padded);
-    }
+    out.logits = unembed(model, out.ln_f.data(), T);
     out.predictions = predict(out.logits, tokens.ids, top_k);
     return out;
 }
@@ -223,9 +228,6 @@ Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& op
     }
 }
 
-//-----------------------------------------------------------------------------
-// Head roles
-//-----------------------------------------------------------------------------
 Expected<int> next_token(const Model& model, const ModelTrace& trace, double temperature, std::uint64_t seed, std::uint64_t step) {
     if (!(temperature >= 0) || !std::isfinite(temperature))
         return fail("temperature: expected a finite number >= 0 (0: the most likely character), got " + std::to_string(temperature));
@@ -266,10 +268,9 @@ Expected<int> next_token(const Model& model, const ModelTrace& trace, double tem
 LogitLens logit_lens(const Model& model, const ModelTrace& trace) {
     const ModelConfig& mc = model.config;
     const ParameterTensors p = model.tensors();
-    const int T = trace.T, C = mc.n_embd, V = mc.vocab_size;
+    const int T = trace.T, C = mc.n_embd;
     LogitLens out;
     std::vector<float> ln(static_cast<std::size_t>(T) * C), mean(T), rstd(T);
-    std::vector<float> probs(V);
     for (int stage = 0; stage <= static_cast<int>(trace.layers.size()); ++stage) {
         const Matrix& residual = stage == 0 ? trace.layers[0].residual_in : trace.layers[stage - 1].residual_out;
         std::vector<float> norm(T);
@@ -281,9 +282,7 @@ LogitLens logit_lens(const Model& model, const ModelTrace& trace) {
         out.norm.push_back(std::move(norm));
         // the model's head on this residual: ln_f, then the unembedding, then the softmax's top 1
         gpt::layernorm_forward(ln.data(), mean.data(), rstd.data(), residual.data(), p.lnfw, p.lnfb, T, C);
-        Matrix logits = matrix(T, V);
-        gpt::matmul_forward(logits.data(), ln.data(), p.lm_head, nullptr, T, C, V);
-        Predictions top = predict(logits, trace.tokens.ids, 1);
+        Predictions top = predict(unembed(model, ln.data(), T), trace.tokens.ids, 1);
         std::vector<int> ids(T);
         std::vector<float> prob(T);
         for (int t = 0; t < T; ++t) {
@@ -296,6 +295,9 @@ LogitLens logit_lens(const Model& model, const ModelTrace& trace) {
     return out;
 }
 
+//-----------------------------------------------------------------------------
+// Head roles
+//-----------------------------------------------------------------------------
 HeadRoles head_roles(const Matrix& w, const std::vector<int>& ids) {
     const int T = static_cast<int>(ids.size());
     HeadRoles r;

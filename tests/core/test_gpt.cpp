@@ -16,6 +16,7 @@
 #include "attnviz/core.hpp"
 #include "attnviz/model.hpp"
 #include "gpt.hpp"
+#include "kernels.hpp"
 
 namespace {
 
@@ -160,12 +161,12 @@ double ref_crossentropy(const Vec& logits, const std::vector<int>& targets, int 
 
 using namespace attnviz;
 
-TEST_CASE("transpose: every element moves to its mirrored place, blocks and edges, rows with padding", "[gpt]") {
+TEST_CASE("kernels::transpose: every element moves to its mirrored place, blocks and edges, rows with padding", "[gpt]") {
     for (const auto& [rows, cols, ld] : {std::array{1, 1, 1}, std::array{4, 4, 4}, std::array{3, 7, 9}, std::array{33, 65, 72},
                                          std::array{64, 32, 32}, std::array{37, 5, 5}, std::array{4071, 65, 72}}) {
         const auto in = random_floats(static_cast<std::size_t>(rows) * ld, 1.0f, static_cast<unsigned>(rows * 131 + cols));
         std::vector<float> out(static_cast<std::size_t>(rows) * cols, -7.0f);
-        gpt::transpose(out.data(), in.data(), rows, cols, ld);
+        kernels::transpose(out.data(), in.data(), ld, rows, cols);
         int wrong = 0;
         for (int r = 0; r < rows; ++r)
             for (int c = 0; c < cols; ++c) wrong += out[static_cast<std::size_t>(c) * rows + r] != in[static_cast<std::size_t>(r) * ld + c];
@@ -228,7 +229,7 @@ TEST_CASE("attention_backward matches float64 central differences (causal mask, 
     }
 }
 
-TEST_CASE("rope_backward, through attention, matches float64 central differences; values are not rotated", "[gpt]") {
+TEST_CASE("rope_backward, through attention, matches float64 central differences — values are not rotated", "[gpt]") {
     for (const auto& shape : {std::array{2, 6, 8, 2}, std::array{1, 13, 12, 3}}) {
         const int B = shape[0], T = shape[1], C = shape[2], H = shape[3];
         INFO("B " << B << " T " << T << " C " << C << " H " << H);
@@ -260,7 +261,7 @@ TEST_CASE("gelu_backward matches float64 central differences (erf form)", "[gpt]
     require_close(dx, numeric_gradient([&](const Vec& v) { return weighted(ref_gelu(v), r); }, to_double(x)), "dinp");
 }
 
-TEST_CASE("softmax_crossentropy_backward matches float64 central differences; positions without target are skipped", "[gpt]") {
+TEST_CASE("softmax_crossentropy_backward matches float64 central differences — positions without target are skipped", "[gpt]") {
     const int BT = 6, V = 13;
     const auto logits = random_floats(BT * V, 3.0f, 13);
     const std::vector<int> targets = {3, 0, -1, 12, 7, 7};
