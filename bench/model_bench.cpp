@@ -126,6 +126,7 @@ struct LoadedModel {
     Model model;
     std::string source;  // the file, or "init_model(...)"
     std::string error;
+    std::shared_ptr<const PackedWeights> packed;  // its weights packed once, as the page does (pack_weights)
 };
 
 LoadedModel load_or_synthesize(const std::string& path) {
@@ -137,6 +138,7 @@ LoadedModel load_or_synthesize(const std::string& path) {
         if (m) {
             out.model = std::move(m.value());
             out.source = path;
+            out.packed = pack_weights(out.model);
             return out;
         }
         out.error = path + ": " + m.error();
@@ -149,6 +151,7 @@ LoadedModel load_or_synthesize(const std::string& path) {
     }
     out.model = std::move(m.value());
     out.source = "init_model(4 layers, 4 heads, n_embd 128, block_size 512, vocab 4071)";
+    out.packed = pack_weights(out.model);
     return out;
 }
 
@@ -178,12 +181,13 @@ struct TraceTiming {
 };
 
 // One model_trace of `chars` characters (+ <|bos|>), timed alone; then, if asked, its JSON.
-TraceTiming time_trace(const Model& model, int chars, bool json) {
+TraceTiming time_trace(const LoadedModel& lm, int chars, bool json) {
+    const Model& model = lm.model;
     TraceTiming r;
     ModelTraceOptions o;
     o.text = text_of(chars);
     const auto t0 = Clock::now();
-    Expected<ModelTrace> trace = model_trace(model, o);
+    Expected<ModelTrace> trace = model_trace(model, o, lm.packed.get());
     r.trace_ms = ms_since(t0);
     if (!trace) {
         r.error = trace.error();
@@ -670,7 +674,7 @@ int trace_main(const std::string& path, int threads) {
     for (int k = 0; k < 2; ++k)
         for (int r = -1; r < runs[k] + json_runs[k]; ++r) {
             const bool json = r >= runs[k];
-            const TraceTiming t = time_trace(lm.model, sizes[k], json);
+            const TraceTiming t = time_trace(lm, sizes[k], json);
             if (!t.error.empty()) {
                 std::fprintf(stderr, "attnviz-model-bench: %s\n", t.error.c_str());
                 return 1;
@@ -732,7 +736,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::vector<double> ms;
-        for (int r = 0; r < std::max(1, std::atoi(argv[3])); ++r) ms.push_back(time_trace(lm.model, std::atoi(argv[2]), false).trace_ms);
+        for (int r = 0; r < std::max(1, std::atoi(argv[3])); ++r) ms.push_back(time_trace(lm, std::atoi(argv[2]), false).trace_ms);
         std::printf("{\"kind\":\"trace-loop\",\"chars\":%d,\"trace_ms\":%.3f,\"runs\":%zu}\n", std::atoi(argv[2]), median(ms), ms.size());
         return 0;
     }
@@ -782,7 +786,7 @@ BENCH_EXPORT int mb_trace_setup(const char* path) {
 // One trace of `chars` characters; returns its ms (-1 on error; mb_text() has it). With `json`,
 // mb_trace_json_ms() is the JSON's time afterwards.
 BENCH_EXPORT double mb_trace_run(int chars, int json) {
-    g_trace = time_trace(g_trace_model.model, chars, json != 0);
+    g_trace = time_trace(g_trace_model, chars, json != 0);
     if (!g_trace.error.empty()) g_text = g_trace.error;
     return g_trace.trace_ms;
 }

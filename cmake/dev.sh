@@ -118,7 +118,8 @@ build_native() {
 # UndefinedBehaviorSanitizer, in its own tree: g++, -O2 with debug info for readable reports.
 build_native_asan() {
   if [ ! -f "$BUILD/native-asan/build.ninja" ]; then
-    cmake -S "$ROOT" -B "$BUILD/native-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNVIZ_SANITIZE=ON >&2
+    cmake -S "$ROOT" -B "$BUILD/native-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNVIZ_SANITIZE=ON \
+      -DATTNVIZ_BUILD_BENCH=OFF >&2   # the native tree already compiles the benchmarks
   fi
   log "building native with ASan + UBSan (tests and fuzz corpus replays)"
   cmake --build "$BUILD/native-asan" >&2
@@ -129,7 +130,7 @@ build_wasm() {
     emcmake cmake -S "$ROOT" -B "$BUILD/wasm" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DATTNVIZ_IMGUI_DIR="$DEPS/src/imgui-$IMGUI_VERSION" \
       -DATTNVIZ_SDL2_PREFIX="$DEPS/sdl2-wasm" \
-      -DATTNVIZ_WEB_DIR="$BUILD/web" >&2
+      -DATTNVIZ_WEB_DIR="$BUILD/web" -DATTNVIZ_BUILD_BENCH=OFF >&2   # bench/run.sh builds its own wasm tree
   fi
   log "building wasm ${*:-(web app in $BUILD/web, core tests for node)}"
   cmake --build "$BUILD/wasm" ${1:+--target "$@"} >&2

@@ -76,6 +76,7 @@ inline constexpr const char* kModelSentence = "the cat sat on the mat. the cat s
 // The trained model: the shipped one, fetched after the first frame, or a file the user opened.
 struct ModelState {
     std::shared_ptr<const Model> model;     // null until a model has loaded
+    std::shared_ptr<const PackedWeights> packed;  // its weights packed for the kernels once (null: packed per trace)
     std::string name;                       // "attnviz_char" (shipped) or the user's file name
     bool shipped = true;                    // `model` is the shipped model (links name it; a user's file is never embedded)
     bool loading = false;                   // the page is fetching the shipped model

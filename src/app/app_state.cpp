@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <new>
 
 #include "app.hpp"
 #include "app_state.hpp"
@@ -149,7 +150,7 @@ void recompute_model(AppState& state) {
         drop(options.ablation.attention, missing_layer);
         drop(options.ablation.mlp, missing_layer);
         const auto begin = std::chrono::steady_clock::now();
-        Expected<ModelTrace> t = model_trace(*m.model, options);
+        Expected<ModelTrace> t = model_trace(*m.model, options, m.packed.get());
         m.trace_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
         if (t) {
             m.error.clear();
@@ -182,7 +183,7 @@ void recompute_model(AppState& state) {
     if (state.view == View::compare && !state.dirty && m.trace && !m.trace->ablation.empty() && !m.intact_trace) {
         ModelTraceOptions intact;
         intact.text = state.text;
-        if (Expected<ModelTrace> t = model_trace(*m.model, intact)) {
+        if (Expected<ModelTrace> t = model_trace(*m.model, intact, m.packed.get())) {
             m.intact_trace = std::make_shared<const ModelTrace>(std::move(t.value()));
             ++state.trace_version;  // the compare view's caches key on it
         }
@@ -251,6 +252,11 @@ std::string model_loaded(AppState& state, std::string_view bytes, const std::str
     }
     m.load_error.clear();
     m.model = std::make_shared<const Model>(std::move(loaded.value()));
+    try {
+        m.packed = pack_weights(*m.model);
+    } catch (const std::bad_alloc&) {
+        m.packed.reset();  // no room for the copy: each trace packs what it needs
+    }
     m.name = name;
     m.shipped = shipped;
     m.trace.reset();

@@ -113,20 +113,32 @@ std::string fit_text(const std::string& text, float width) {
 
 namespace {
 
+constexpr float kLegendBar = 12;  // the colour bar's width; its labels 4 px to its right
+
+// A legend label: 4 significant digits, the range at a glance (exact values are on hover).
+std::string legend_label(double v) {
+    char text[24];
+    std::snprintf(text, sizeof text, "%.4g", v);
+    return text;
+}
+
+// The legend's width beside the grid: the gap, the bar and its widest label (wider in large type).
+float legend_width(double lo, double hi) {
+    const float labels = std::max(ImGui::CalcTextSize(legend_label(lo).c_str()).x, ImGui::CalcTextSize(legend_label(hi).c_str()).x);
+    return std::max(70.0f, 14 + kLegendBar + 4 + labels + 2);
+}
+
 void draw_legend(ImDrawList* draw, ImVec2 at, float height, ColorScale scale, double lo, double hi) {
     constexpr int steps = 48;
-    constexpr float bar_w = 12;
+    constexpr float bar_w = kLegendBar;
     for (int s = 0; s < steps; ++s) {
         const double v = hi - (hi - lo) * (s + 0.5) / steps;
         draw->AddRectFilled(ImVec2(at.x, at.y + s * height / steps), ImVec2(at.x + bar_w, at.y + (s + 1) * height / steps + 1),
                             to_abgr(colour_of(v, scale, lo, hi)));
     }
     const float line = ImGui::GetTextLineHeight();
-    char hi_text[24], lo_text[24];  // 4 significant digits: the range at a glance, exact values are on hover
-    std::snprintf(hi_text, sizeof hi_text, "%.4g", hi);
-    std::snprintf(lo_text, sizeof lo_text, "%.4g", lo);
-    draw->AddText(ImVec2(at.x + bar_w + 4, at.y - line * 0.3f), kLabelColor, hi_text);
-    draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height - line * 0.7f), kLabelColor, lo_text);
+    draw->AddText(ImVec2(at.x + bar_w + 4, at.y - line * 0.3f), kLabelColor, legend_label(hi).c_str());
+    draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height - line * 0.7f), kLabelColor, legend_label(lo).c_str());
     if (scale == ColorScale::diverging && lo < 0 && hi > 0)
         draw->AddText(ImVec2(at.x + bar_w + 4, at.y + height * static_cast<float>(hi / (hi - lo)) - line / 2), kLabelColor, "0");
 }
@@ -174,7 +186,7 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
     for (int i = 0; i < std::min(rows, 512); ++i)
         label_w = std::max(label_w, ImGui::CalcTextSize(label_or_index(spec.row_labels, i).c_str()).x);
     label_w = spec.axis_labels ? std::min(label_w + 8, 110.0f) : 0.0f;
-    const float legend_w = spec.legend ? 70.0f : 0.0f;
+    const float legend_w = spec.legend ? legend_width(lo, hi) : 0.0f;
     const float top = spec.axis_labels ? 2 * line + 4 : 0.0f;
     const float fit = std::max(0.01f, std::min({spec.max_cell, (size.x - label_w - legend_w) / cols, (size.y - top) / rows}));
 

@@ -281,29 +281,40 @@ void presets_row(AppState& state) {
 }
 
 void cost_table(const Trace& left, const Trace& right) {
-    if (ImGui::BeginTable("##costs", 4, ImGuiTableFlags_Borders | ImGuiTableFlags_SizingFixedFit)) {
-        ImGui::TableSetupColumn("");
-        ImGui::TableSetupColumn("left");
-        ImGui::TableSetupColumn("right");
-        ImGui::TableSetupColumn("right/left");
+    // In millions and kibibytes so that long texts still fit the half-width table.
+    // Measured wall time is noisy at these sizes: three decimals of a millisecond are all it carries.
+    char lt[32], rt[32];
+    std::snprintf(lt, sizeof lt, "%.3f", left.stats.ms.total);
+    std::snprintf(rt, sizeof rt, "%.3f", right.stats.ms.total);
+    const long long lp = allowed_pairs(left), rp = allowed_pairs(right);
+    const std::string rows[4][4] = {
+        {"MFLOP", format_value(left.stats.flops / 1e6), format_value(right.stats.flops / 1e6), ratio(right.stats.flops, left.stats.flops)},
+        {"KiB", format_value(left.stats.bytes / 1024), format_value(right.stats.bytes / 1024), ratio(right.stats.bytes, left.stats.bytes)},
+        {"ms", lt, rt, ratio(right.stats.ms.total, left.stats.ms.total)},
+        {"pairs", std::to_string(lp), std::to_string(rp), ratio(static_cast<double>(rp), static_cast<double>(lp))},
+    };
+    const char* const header[4] = {"", "left", "right", "ratio"};  // ratio: right / left
+    // The table's natural width: each column's widest cell plus the cells' padding and borders.
+    const ImGuiStyle& style = ImGui::GetStyle();
+    float width = 0;
+    for (int c = 0; c < 4; ++c) {
+        float widest = ImGui::CalcTextSize(header[c]).x;
+        for (const auto& row : rows) widest = std::max(widest, ImGui::CalcTextSize(row[c].c_str()).x);
+        width += widest + 2 * style.CellPadding.x + 1;
+    }
+    if (width > ImGui::GetContentRegionAvail().x) {  // large type in a half-width pane: a line per measure, wrapped
+        for (const auto& row : rows)
+            ImGui::TextWrapped("%s: left %s, right %s (%s)", row[0].c_str(), row[1].c_str(), row[2].c_str(), row[3].c_str());
+    } else if (ImGui::BeginTable("##costs", 4, ImGuiTableFlags_Borders | ImGuiTableFlags_SizingFixedFit)) {
+        for (const char* name : header) ImGui::TableSetupColumn(name);
         ImGui::TableHeadersRow();
-        auto row = [](const char* name, const std::string& l, const std::string& r, const std::string& q) {
+        for (const auto& row : rows) {
             ImGui::TableNextRow();
-            for (const char* cell : {name, l.c_str(), r.c_str(), q.c_str()}) {
+            for (const std::string& cell : row) {
                 ImGui::TableNextColumn();
-                ImGui::TextUnformatted(cell);
+                ImGui::TextUnformatted(cell.c_str());
             }
-        };
-        // In millions and kibibytes so that long texts still fit the half-width table.
-        row("MFLOP", format_value(left.stats.flops / 1e6), format_value(right.stats.flops / 1e6), ratio(right.stats.flops, left.stats.flops));
-        row("KiB", format_value(left.stats.bytes / 1024), format_value(right.stats.bytes / 1024), ratio(right.stats.bytes, left.stats.bytes));
-        // Measured wall time is noisy at these sizes: three decimals of a millisecond are all it carries.
-        char lt[32], rt[32];
-        std::snprintf(lt, sizeof lt, "%.3f", left.stats.ms.total);
-        std::snprintf(rt, sizeof rt, "%.3f", right.stats.ms.total);
-        row("ms", lt, rt, ratio(right.stats.ms.total, left.stats.ms.total));
-        const long long lp = allowed_pairs(left), rp = allowed_pairs(right);
-        row("pairs", std::to_string(lp), std::to_string(rp), ratio(static_cast<double>(rp), static_cast<double>(lp)));
+        }
         ImGui::EndTable();
     }
     ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
@@ -381,8 +392,11 @@ void view_compare(AppState& state) {
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
     ImGui::SliderInt("head", &state.selected_head, 0, static_cast<int>(left.heads.size()) - 1);
     if (right.heads.size() != left.heads.size()) {
-        ImGui::SameLine();
-        ImGui::TextDisabled("(left %zu heads, right %zu)", left.heads.size(), right.heads.size());
+        const std::string note = "(left " + std::to_string(left.heads.size()) + " heads, right " + std::to_string(right.heads.size()) + ")";
+        same_line_if_fits(ImGui::CalcTextSize(note.c_str()).x);
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+        ImGui::TextWrapped("%s", note.c_str());
+        ImGui::PopStyleColor();
     }
     const int head = shown_head(state);
     const int right_head = std::min(head, static_cast<int>(right.heads.size()) - 1);
@@ -448,7 +462,7 @@ void view_compare(AppState& state) {
         ImGui::SameLine();
         ImGui::BeginChild("##cmp_costs", ImVec2(half, 0));
     }
-    ImGui::TextUnformatted("Outputs (T × d_model, after W_o)");
+    ImGui::TextWrapped("Outputs (T × d_model, after W_o)");
     if (d.outputs_match) {
         const std::string largest = format_value(d.output.largest);
         ImGui::Text("largest |right − left| = %s", largest.c_str());

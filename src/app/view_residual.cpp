@@ -28,7 +28,7 @@ const LensCache& lens_of(const ModelState& m) {
     static LensCache cache;
     if (cache.trace.lock() == m.trace) return cache;
     cache.trace = m.trace;
-    cache.lens = logit_lens(*m.model, *m.trace);
+    cache.lens = logit_lens(*m.model, *m.trace, m.packed.get());
     const std::size_t S = cache.lens.norm.size(), T = static_cast<std::size_t>(m.trace->T);
     cache.norms = Matrix::from_shape({S, T});
     cache.stages.clear();
@@ -72,10 +72,12 @@ void view_residual(AppState& state) {
     record_item(state, "residual_norms");
 
     ImGui::Spacing();
-    const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
-                                  ImGuiTableFlags_SizingFixedFit;
+    // ScrollX: in large type (presentation) or a narrow pane the stages scroll sideways rather than
+    // the last columns being cut
+    const ImGuiTableFlags flags = ImGuiTableFlags_ScrollX | ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
+                                  ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
     if (!ImGui::BeginTable("##lens", 2 + S, flags, ImVec2(0, ImGui::GetContentRegionAvail().y))) return;
-    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableSetupScrollFreeze(2, 1);  // position and character stay while the stages scroll
     ImGui::TableSetupColumn("pos");
     ImGui::TableSetupColumn("char → next");
     for (int s = 0; s < S; ++s) ImGui::TableSetupColumn(s == 0 ? "embed" : s == S - 1 ? "model" : ("L" + std::to_string(s - 1)).c_str());

@@ -174,7 +174,11 @@ std::unique_ptr<float[]> buffer(std::size_t n) { return std::unique_ptr<float[]>
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
     const auto packed = buffer(kernels::packed_size(C, OC));
     kernels::pack_transposed(packed.get(), weight, C, C, OC);  // weightᵀ (C, OC), from weight's rows
-    matmul_rows(out, inp, packed.get(), N, C, OC);
+    matmul_forward_packed(out, inp, packed.get(), bias, N, C, OC);
+}
+
+void matmul_forward_packed(float* out, const float* inp, const float* packed, const float* bias, int N, int C, int OC) {
+    matmul_rows(out, inp, packed, N, C, OC);
     if (bias)
         for (int i = 0; i < N; ++i) add_into(out + static_cast<std::size_t>(i) * OC, bias, OC);
 }

@@ -44,6 +44,9 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 
 // out = inp·weightᵀ + bias (torch's Linear).   out (N,OC), inp (N,C), weight (OC,C), bias (OC) or null
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
+// The same with weightᵀ already packed for the kernel (kernels::pack_transposed(packed, weight, C,
+// C, OC)), the same numbers: a model traced again and again packs its weights once.
+void matmul_forward_packed(float* out, const float* inp, const float* packed, const float* bias, int N, int C, int OC);
 // dinp (N,C), dweight (OC,C), dbias (OC) or null, dout (N,OC)
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
                      int N, int C, int OC);

@@ -48,31 +48,49 @@ double alibi_slope(int h, int n_head) { return std::pow(2.0, -8.0 * (h + 1) / n_
 // Vocabulary
 //-----------------------------------------------------------------------------
 Expected<Encoded> encode(const Vocabulary& vocab, std::string_view text, bool add_bos) {
-    std::unordered_map<std::string_view, int> ids;
-    ids.reserve(vocab.tokens.size());
-    for (std::size_t k = 0; k < vocab.tokens.size(); ++k)
-        if (static_cast<int>(k) != vocab.unk && static_cast<int>(k) != vocab.bos) ids.emplace(vocab.tokens[k], static_cast<int>(k));
+    // The text's characters first, then one pass over the vocabulary for their ids: a sentence has
+    // a few dozen distinct characters, the vocabulary thousands (a map of the whole vocabulary
+    // per call cost more than the rest of encoding). The first token with a text wins, as a
+    // lookup by text would find it.
+    // The first problem in the text's order is the one reported: the characters before an
+    // ill-formed byte sequence are encoded (one of them may be unknown) before it is.
+    std::vector<std::string_view> chars;
+    std::size_t i = 0, ill_formed = std::string_view::npos;
+    while (i < text.size()) {
+        const std::size_t begin = i;
+        char32_t cp;
+        if (!utf8::decode(text, i, cp)) {
+            ill_formed = begin;
+            break;
+        }
+        chars.push_back(text.substr(begin, i - begin));
+    }
+    std::unordered_map<std::string_view, int> ids;  // the text's distinct characters → id, or -1 while not found
+    for (std::string_view ch : chars) ids.emplace(ch, -1);
+    for (std::size_t k = 0; k < vocab.tokens.size(); ++k) {
+        if (static_cast<int>(k) == vocab.unk || static_cast<int>(k) == vocab.bos) continue;
+        const auto found = ids.find(vocab.tokens[k]);
+        if (found != ids.end() && found->second < 0) found->second = static_cast<int>(k);
+    }
     Encoded out;
     if (add_bos && vocab.bos >= 0) {
         out.ids.push_back(vocab.bos);
         out.text.push_back(vocab.tokens[vocab.bos]);
         out.unknown.push_back(false);
     }
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const std::size_t begin = i;
-        char32_t cp;
-        if (!utf8::decode(text, i, cp))
-            return fail("text: expected valid UTF-8, found an ill-formed byte sequence at byte " + std::to_string(begin));
-        const std::string_view ch = text.substr(begin, i - begin);
-        const auto found = ids.find(ch);
-        if (found == ids.end() && vocab.unk < 0)
-            return fail("text: the character \"" + std::string(ch) + "\" at byte " + std::to_string(begin) +
+    std::size_t at = 0;  // the byte where the current character begins
+    for (std::string_view ch : chars) {
+        const int id = ids.at(ch);
+        if (id < 0 && vocab.unk < 0)
+            return fail("text: the character \"" + std::string(ch) + "\" at byte " + std::to_string(at) +
                         " is not in the model's vocabulary, which has no unknown token");
-        out.ids.push_back(found != ids.end() ? found->second : vocab.unk);
+        out.ids.push_back(id >= 0 ? id : vocab.unk);
         out.text.emplace_back(ch);
-        out.unknown.push_back(found == ids.end());
+        out.unknown.push_back(id < 0);
+        at += ch.size();
     }
+    if (ill_formed != std::string_view::npos)
+        return fail("text: expected valid UTF-8, found an ill-formed byte sequence at byte " + std::to_string(ill_formed));
     return out;
 }
 

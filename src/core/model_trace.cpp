@@ -106,14 +106,18 @@ Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k
         for (; j < V; ++j) lanes_sum[j % 4] += probs[j];
         const double sum = (lanes_sum[0] + lanes_sum[1]) + (lanes_sum[2] + lanes_sum[3]);
         // the k largest in one pass: a candidate enters the sorted top list only if it beats its
-        // last entry (ties keep the smaller id first)
+        // last entry (ties keep the smaller id first); `floor`, that entry's probability once the
+        // list is full, is held in a local so that the scan is one compare per token
         std::vector<int> top_ids;
+        top_ids.reserve(static_cast<std::size_t>(top_k) + 1);
+        float floor = -1.0f;  // below every probability until the list is full
         for (int j = 0; j < static_cast<int>(V); ++j) {
-            if (static_cast<int>(top_ids.size()) == top_k && !(probs[j] > probs[top_ids.back()])) continue;
+            if (!(probs[j] > floor)) continue;
             auto at = top_ids.end();
             while (at != top_ids.begin() && probs[j] > probs[*(at - 1)]) --at;
             top_ids.insert(at, j);
             if (static_cast<int>(top_ids.size()) > top_k) top_ids.pop_back();
+            if (static_cast<int>(top_ids.size()) == top_k) floor = probs[top_ids.back()];
         }
         std::vector<float> top;
         for (int id : top_ids) top.push_back(static_cast<float>(probs[id] / sum));
@@ -126,26 +130,63 @@ Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k
     return out;
 }
 
-// logits = ln_f·lm_headᵀ, computed as its transpose lm_head·ln_fᵀ (V, T): the operand the
-// matmul packs is then ln_fᵀ (C×T floats) rather than lm_headᵀ (C×V, the vocabulary's size).
-// Its columns are padded with zero rows of ln_f to the kernel's lanes: the last T mod lanes
-// columns would otherwise take the one-vector path, a third of the product's time at T = 65.
-// ln_f (T, C) → logits (T, V)
-Matrix unembed(const Model& model, const float* ln_f, int T) {
+}  // namespace
+
+struct PackedWeights {
+    const float* params = nullptr;        // the weights they were packed from (a trace of another model ignores them)
+    std::size_t count = 0;
+    std::vector<std::vector<float>> fc;   // per layer: c_fc.weightᵀ (C, 4C), packed
+    std::vector<std::vector<float>> fcproj;  // per layer: mlp.c_proj.weightᵀ (4C, C), packed
+    std::vector<float> lm_head;           // lm_headᵀ (C, V), packed
+
+    bool of(const Model& model) const { return params == model.params.data() && count == model.params.size(); }
+};
+
+std::shared_ptr<const PackedWeights> pack_weights(const Model& model) {
+    const ModelConfig& mc = model.config;
+    const int C = mc.n_embd, V = mc.vocab_size;
+    const ParameterTensors p = model.tensors();
+    auto out = std::make_shared<PackedWeights>();
+    out->params = model.params.data();
+    out->count = model.params.size();
+    for (int l = 0; l < mc.n_layer; ++l) {
+        out->fc.emplace_back(kernels::packed_size(C, 4 * C));
+        kernels::pack_transposed(out->fc.back().data(), p.fcw + static_cast<std::size_t>(l) * 4 * C * C, C, C, 4 * C);
+        out->fcproj.emplace_back(kernels::packed_size(4 * C, C));
+        kernels::pack_transposed(out->fcproj.back().data(), p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C, 4 * C, 4 * C, C);
+    }
+    out->lm_head.resize(kernels::packed_size(C, V));
+    kernels::pack_transposed(out->lm_head.data(), model.tensors().lm_head, C, C, V);
+    return out;
+}
+
+namespace {
+
+// logits = ln_f·lm_headᵀ. With the weights packed: one product straight into (T, V). Without:
+// computed as its transpose lm_head·ln_fᵀ (V, T), so that the operand packed per call is ln_fᵀ
+// (C×T floats) rather than lm_headᵀ (C×V, the vocabulary's size); its columns are padded with
+// zero rows of ln_f to the kernel's lanes (the last T mod lanes columns would otherwise take the
+// one-vector path, a third of the product's time at T = 65). Either way each logit is the same
+// sum in the same order, so the same bits.   ln_f (T, C) → logits (T, V)
+Matrix unembed(const Model& model, const float* ln_f, int T, const PackedWeights* packed) {
     const int C = model.config.n_embd, V = model.config.vocab_size;
+    Matrix logits = matrix(T, V);
+    if (packed) {
+        kernels::matmul_packed(logits.data(), V, ln_f, packed->lm_head.data(), T, C, V);
+        return logits;
+    }
     const int padded = static_cast<int>(kernels::packed_size(C, T) / C);  // T rounded up to the lanes
     std::vector<float> rows(static_cast<std::size_t>(padded) * C, 0.0f);
     std::copy(ln_f, ln_f + static_cast<std::size_t>(T) * C, rows.begin());
-    std::vector<float> packed(kernels::packed_size(C, padded));
-    kernels::pack_transposed(packed.data(), rows.data(), C, C, padded);
+    std::vector<float> packed_rows(kernels::packed_size(C, padded));
+    kernels::pack_transposed(packed_rows.data(), rows.data(), C, C, padded);
     std::vector<float> transposed(static_cast<std::size_t>(V) * padded);  // (V, padded)
-    kernels::matmul_packed(transposed.data(), padded, model.tensors().lm_head, packed.data(), V, C, padded);
-    Matrix logits = matrix(T, V);
+    kernels::matmul_packed(transposed.data(), padded, model.tensors().lm_head, packed_rows.data(), V, C, padded);
     kernels::transpose(logits.data(), transposed.data(), padded, V, T);
     return logits;
 }
 
-ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k, const Ablation& ablation) {
+ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k, const Ablation& ablation, const PackedWeights* packed) {
     const ModelConfig& mc = model.config;
     const int T = static_cast<int>(tokens.ids.size()), C = mc.n_embd, H = mc.n_head, hs = C / H;
     const ParameterTensors p = model.tensors();
@@ -184,12 +225,14 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k,
         layer.ln_2 = matrix(T, C);
         gpt::layernorm_forward(layer.ln_2.data(), mean.data(), rstd.data(), layer.residual_mid.data(), p.ln2w + l * C, p.ln2b + l * C, T, C);
         layer.mlp_pre = matrix(T, 4 * C);
-        gpt::matmul_forward(layer.mlp_pre.data(), layer.ln_2.data(), p.fcw + static_cast<std::size_t>(l) * 4 * C * C, p.fcb + l * 4 * C, T, C, 4 * C);
+        if (packed) gpt::matmul_forward_packed(layer.mlp_pre.data(), layer.ln_2.data(), packed->fc[l].data(), p.fcb + l * 4 * C, T, C, 4 * C);
+        else gpt::matmul_forward(layer.mlp_pre.data(), layer.ln_2.data(), p.fcw + static_cast<std::size_t>(l) * 4 * C * C, p.fcb + l * 4 * C, T, C, 4 * C);
         layer.mlp_post = matrix(T, 4 * C);
         gpt::gelu_forward(layer.mlp_post.data(), layer.mlp_pre.data(), TC * 4);
         layer.mlp_out = matrix(T, C);
-        gpt::matmul_forward(layer.mlp_out.data(), layer.mlp_post.data(), p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C,
-                            p.fcprojb + l * C, T, 4 * C, C);
+        if (packed) gpt::matmul_forward_packed(layer.mlp_out.data(), layer.mlp_post.data(), packed->fcproj[l].data(), p.fcprojb + l * C, T, 4 * C, C);
+        else gpt::matmul_forward(layer.mlp_out.data(), layer.mlp_post.data(), p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C,
+                                 p.fcprojb + l * C, T, 4 * C, C);
         if (contains(ablation.mlp, l)) std::fill(layer.mlp_out.begin(), layer.mlp_out.end(), 0.0f);
         layer.residual_out = matrix(T, C);
         gpt::residual_forward(layer.residual_out.data(), layer.residual_mid.data(), layer.mlp_out.data(), TC);
@@ -198,14 +241,15 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k,
     }
     out.ln_f = matrix(T, C);
     gpt::layernorm_forward(out.ln_f.data(), mean.data(), rstd.data(), x.data(), p.lnfw, p.lnfb, T, C);
-    out.logits = unembed(model, out.ln_f.data(), T);
+    out.logits = unembed(model, out.ln_f.data(), T, packed);
     out.predictions = predict(out.logits, tokens.ids, top_k);
     return out;
 }
 
 }  // namespace
 
-Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& options) {
+Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& options, const PackedWeights* packed) {
+    if (packed && !packed->of(model)) packed = nullptr;
     const ModelConfig& mc = model.config;
     if (const std::string e = check_model_config(mc); !e.empty()) return fail(e);
     if (options.top_k < 1 || options.top_k > mc.vocab_size)
@@ -218,8 +262,8 @@ Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& op
         return fail("text: expected at most " + std::to_string(mc.block_size) + " tokens (the model's block_size), got " + std::to_string(T));
     try {
         check_ablation(options.ablation, mc);
-        ModelTrace trace = trace_unchecked(model, tokens.value(), options.top_k, options.ablation);
-        if (!options.ablation.empty()) trace.intact = trace_unchecked(model, tokens.value(), options.top_k, Ablation{}).predictions;
+        ModelTrace trace = trace_unchecked(model, tokens.value(), options.top_k, options.ablation, packed);
+        if (!options.ablation.empty()) trace.intact = trace_unchecked(model, tokens.value(), options.top_k, Ablation{}, packed).predictions;
         return trace;
     } catch (const detail::FieldError& e) {
         return fail(e.message);
@@ -265,7 +309,8 @@ Expected<int> next_token(const Model& model, const ModelTrace& trace, double tem
     return chosen;
 }
 
-LogitLens logit_lens(const Model& model, const ModelTrace& trace) {
+LogitLens logit_lens(const Model& model, const ModelTrace& trace, const PackedWeights* packed) {
+    if (packed && !packed->of(model)) packed = nullptr;
     const ModelConfig& mc = model.config;
     const ParameterTensors p = model.tensors();
     const int T = trace.T, C = mc.n_embd;
@@ -282,7 +327,7 @@ LogitLens logit_lens(const Model& model, const ModelTrace& trace) {
         out.norm.push_back(std::move(norm));
         // the model's head on this residual: ln_f, then the unembedding, then the softmax's top 1
         gpt::layernorm_forward(ln.data(), mean.data(), rstd.data(), residual.data(), p.lnfw, p.lnfb, T, C);
-        Predictions top = predict(unembed(model, ln.data(), T), trace.tokens.ids, 1);
+        Predictions top = predict(unembed(model, ln.data(), T, packed), trace.tokens.ids, 1);
         std::vector<int> ids(T);
         std::vector<float> prob(T);
         for (int t = 0; t < T; ++t) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <new>
+#include <stdexcept>
 
 #include "gpt.hpp"
 #include "random.hpp"
@@ -133,7 +134,7 @@ Expected<Trainer> Trainer::start(Model model, const TrainConfig& config, std::ve
     if (const std::string e = check_model_config(model.config); !e.empty()) return fail(e);
     if (model.params.size() != parameter_count(model.config)) return fail("model: expected parameter_count(config) parameters");
     if (const std::string e = check_train_config(config, model.config); !e.empty()) return fail(e);
-    if (tokens.size() < static_cast<std::size_t>(config.block_size) + 1)
+    if (!tokens.empty() && tokens.size() < static_cast<std::size_t>(config.block_size) + 1)
         return fail("tokens: expected at least block_size + 1 = " + std::to_string(config.block_size + 1) + " tokens, got " +
                     std::to_string(tokens.size()));
     for (std::size_t i = 0; i < tokens.size(); ++i)
@@ -149,11 +150,11 @@ Expected<Trainer> Trainer::start(Model model, const TrainConfig& config, std::ve
 
 StepStats Trainer::step() {
     State& s = *state_;
+    if (s.tokens.empty()) throw std::logic_error("Trainer::step: no token stream (this trainer takes step_batch)");
     const auto t0 = std::chrono::steady_clock::now();
     const int T = context_at(s.config, s.steps);
     const int B = std::max(1, s.config.batch_size * s.config.block_size / T);
     reshape(s.run, s.model.config, B, T);
-    gpt::set_threads(s.config.threads);
     // B windows of T + 1 tokens at random positions: inputs are the first T, targets the last T.
     // The first `repeated` windows are a span of ⌈(T + 1)/2⌉ tokens written twice (the second
     // copy cut to fit), the rest run on as the stream does.
@@ -169,6 +170,45 @@ StepStats Trainer::step() {
             s.run.targets[static_cast<std::size_t>(b) * T + t] = token(t + 1);
         }
     }
+    return update(t0);
+}
+
+Expected<StepStats> Trainer::step_batch(const std::vector<int>& inputs, const std::vector<int>& targets, int B, int T) {
+    State& s = *state_;
+    const auto t0 = std::chrono::steady_clock::now();
+    const int V = s.model.config.vocab_size;
+    if (B < 1 || B > 4096) return fail("B: expected an integer from 1 to 4096, got " + std::to_string(B));
+    if (T < 1 || T > s.model.config.block_size)
+        return fail("T: expected an integer from 1 to the model's block_size (" + std::to_string(s.model.config.block_size) + "), got " +
+                    std::to_string(T));
+    const std::size_t n = static_cast<std::size_t>(B) * T;
+    if (inputs.size() != n) return fail("inputs: expected B × T = " + std::to_string(n) + " ids, got " + std::to_string(inputs.size()));
+    if (targets.size() != n) return fail("targets: expected B × T = " + std::to_string(n) + " ids, got " + std::to_string(targets.size()));
+    bool scored = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (inputs[i] < 0 || inputs[i] >= V)
+            return fail("inputs[" + std::to_string(i) + "]: expected an id from 0 to " + std::to_string(V - 1) + ", got " + std::to_string(inputs[i]));
+        if (targets[i] < -1 || targets[i] >= V)
+            return fail("targets[" + std::to_string(i) + "]: expected -1 or an id from 0 to " + std::to_string(V - 1) + ", got " +
+                        std::to_string(targets[i]));
+        scored |= targets[i] >= 0;
+    }
+    if (!scored) return fail("targets: expected at least one scored position (an id, not -1)");
+    try {
+        reshape(s.run, s.model.config, B, T);
+    } catch (const std::bad_alloc&) {
+        return fail("B: expected a batch whose activations fit in memory");
+    }
+    std::copy(inputs.begin(), inputs.end(), s.run.inputs.begin());
+    std::copy(targets.begin(), targets.end(), s.run.targets.begin());
+    return update(t0);
+}
+
+// Forward, backward, clip, AdamW on the batch in s.run.
+StepStats Trainer::update(std::chrono::steady_clock::time_point t0) {
+    State& s = *state_;
+    const int B = s.run.B, T = s.run.T;
+    gpt::set_threads(s.config.threads);
     gpt::gpt_forward(s.run, s.model);
     gpt::gpt_backward(s.run, s.model);
     StepStats stats;

@@ -371,3 +371,46 @@ TEST_CASE("the shipped model loads, matches its card (config, parameters, head r
     CHECK(model.vocab.tokens[t.predictions.top_ids[15][0]] == "e");
     CHECK(t.predictions.mean_loss < card["english"]["unigram_val_loss"].get<double>() - 1.0);
 }
+
+TEST_CASE("weights packed once (pack_weights) give the same trace and logit lens, bit for bit, as packing per call", "[model_trace]") {
+    const auto same = [](const Matrix& a, const Matrix& b) {
+        return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
+    };
+    const auto check = [&](const Model& model, const ModelTraceOptions& options, const PackedWeights* packed) {
+        const ModelTrace plain = must_trace(model, options);
+        Expected<ModelTrace> fast = model_trace(model, options, packed);
+        REQUIRE(fast.ok());
+        const ModelTrace& t = fast.value();
+        CHECK(same(t.logits, plain.logits));
+        CHECK(t.predictions.top_ids == plain.predictions.top_ids);
+        CHECK(t.predictions.top_probs == plain.predictions.top_probs);
+        CHECK(t.predictions.losses == plain.predictions.losses);
+        REQUIRE(t.intact.has_value() == plain.intact.has_value());
+        if (t.intact) CHECK(t.intact->losses == plain.intact->losses);
+        for (std::size_t l = 0; l < t.layers.size(); ++l) {
+            INFO("layer " << l);
+            CHECK(same(t.layers[l].mlp_pre, plain.layers[l].mlp_pre));
+            CHECK(same(t.layers[l].mlp_out, plain.layers[l].mlp_out));
+            CHECK(same(t.layers[l].residual_out, plain.layers[l].residual_out));
+        }
+        const LogitLens a = logit_lens(model, plain), b = logit_lens(model, t, packed);
+        CHECK(a.top_id == b.top_id);
+        CHECK(a.top_prob == b.top_prob);
+    };
+    for (const char* file : {"gpt_tiny.safetensors", "gpt_tiny_rope.safetensors", "gpt_tiny_untied_nobias.safetensors"}) {
+        INFO(file);
+        const Model m = fixture_model(file);
+        const auto packed = pack_weights(m);
+        check(m, {"chat注ch", true, 3, {}}, packed.get());
+        check(m, {"cha", true, 2, Ablation{{{1, 0}}, {}, {0}}}, packed.get());
+        // weights packed from another model are not used: the trace is this model's
+        const Model other = fixture_model("gpt_tiny_rope.safetensors");
+        check(m, {"chat", true, 3, {}}, pack_weights(other).get());
+    }
+    // the shipped model at the benchmark's 64 characters (+ <|bos|>: 65 rows, not a multiple of the lanes)
+    std::ifstream weights(std::string(ATTNVIZ_SOURCE_DIR) + "/web/models/attnviz_char.safetensors", std::ios::binary);
+    Expected<Model> shipped = load_model(std::string(std::istreambuf_iterator<char>(weights), std::istreambuf_iterator<char>()));
+    REQUIRE(shipped.ok());
+    check(shipped.value(), {"The quick brown fox jumps over the lazy dog while the children w", true, 5, {}},
+          pack_weights(shipped.value()).get());
+}

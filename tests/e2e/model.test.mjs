@@ -358,11 +358,15 @@ test('residual stream: norms and the logit lens, whose last stage is the model\'
   }
 });
 
-test('the trained model\'s lessons: each step sets the model, text, view, layer, head and what is switched off', async () => {
+test('the trained model\'s lessons, in presentation mode: each step sets the model, text, view, layer, head and what is switched off', async () => {
   const app = await openApp({ width: 1280, height: 720, lab: false });
   try {
     const { page } = app;
     let s = await waitModel(page);
+    // a teacher in front of a projector: presentation mode, then the lessons
+    await click(page, s.layout.presentation_button);
+    s = await state(page);
+    assert.equal(s.ui.presentation, true);
     // lesson 9, "What a trained head looks at", opened from the toolbar's list via its link state
     assert.equal(await page.evaluate((st) => window.attnviz.setState({ config: st.config, ui: { ...st.ui, lesson: 8, lesson_step: 0 } }), s), '');
     await waitFrames(page, 4);
@@ -395,6 +399,14 @@ test('the trained model\'s lessons: each step sets the model, text, view, layer,
       assert.equal(s.ui.layer, layer);
       assert.equal(s.ui.selected_head, head);
       assert.deepEqual(s.ui.ablation.heads, heads);
+      assert.equal(s.ui.presentation, true, `step ${k} stays in presentation mode`);
+      if (k === 0 || expected[k - 1][0] !== title) {  // each lesson's first step, as the projector shows it
+        await page.mouse.move(5, 5);
+        await waitFrames(page, 4);
+        s = await state(page);
+        await screenshot(page, `model-lesson-${title.split('.')[0]}-presentation-1280`);
+        assert.deepEqual(s.overflow, {}, `step ${k} (${title}): content cut off at a window's right edge`);
+      }
       if (view === 'compare') {
         await waitFrames(page, 6);
         s = await state(page);

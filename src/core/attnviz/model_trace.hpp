@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -85,7 +86,18 @@ struct ModelTrace {
 // Errors: invalid UTF-8 or an unknown character without an unknown token ("text: …"), more
 // tokens than block_size, an empty text without a beginning-of-text token, an ablation naming
 // a layer or head that does not exist ("ablation.heads[0]: …"), top_k out of range.
-Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& options);
+//
+// `packed`: the model's weights packed once by pack_weights (faster for a short text, the same
+// numbers bit for bit), or null to pack them on every call. Ignored if it was packed from another
+// model's weights.
+struct PackedWeights;
+Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& options, const PackedWeights* packed = nullptr);
+
+// The weights a trace multiplies by, packed for the matmul kernel once: each layer's c_fc and
+// c_proj and the unembedding lm_headᵀ (for the shipped model 4 MB beside its 5 MB of float32
+// weights). A trace of 64 characters otherwise spends about a twentieth of its time packing them
+// and transposing the logits. They are a copy: pack again after the weights change (training).
+std::shared_ptr<const PackedWeights> pack_weights(const Model& model);
 
 // The next character to append, from a trace's last position: with temperature 0 the most
 // likely one (greedy: the first of the last position's top-k that is not the beginning-of-text or
@@ -105,7 +117,7 @@ struct LogitLens {
     std::vector<std::vector<float>> top_prob;
     std::vector<std::vector<float>> norm;
 };
-LogitLens logit_lens(const Model& model, const ModelTrace& trace);
+LogitLens logit_lens(const Model& model, const ModelTrace& trace, const PackedWeights* packed = nullptr);
 
 //-----------------------------------------------------------------------------
 // 4. Head roles

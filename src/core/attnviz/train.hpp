@@ -12,6 +12,7 @@
 // the thread count.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -94,10 +95,15 @@ struct StepStats {
 
 class Trainer {
 public:
-    // `tokens` is the training stream (ids < vocab_size, at least block_size + 1 of them).
+    // `tokens` is the training stream (ids < vocab_size, at least block_size + 1 of them), or
+    // empty when every step is given its batch (step_batch: the tasks' examples).
     static Expected<Trainer> start(Model model, const TrainConfig& config, std::vector<int> tokens);
 
-    StepStats step();                       // one batch: forward, backward, clip, AdamW
+    StepStats step();                       // one batch from the stream: forward, backward, clip, AdamW
+    // One step on a given batch: `inputs` and `targets` (B × T ids each, row-major; a target -1 is
+    // not scored; T <= the model's block_size), the loss their scored positions' mean. The shape
+    // may change from one step to the next. Errors name the field; the model is then unchanged.
+    Expected<StepStats> step_batch(const std::vector<int>& inputs, const std::vector<int>& targets, int B, int T);
     int steps() const;                      // steps taken
     const Model& model() const;             // the parameters as they are now
     const TrainConfig& config() const;
@@ -114,6 +120,7 @@ public:
 private:
     struct State;
     explicit Trainer(std::unique_ptr<State> state);
+    StepStats update(std::chrono::steady_clock::time_point t0);  // forward, backward, clip, AdamW on the batch in place
     std::unique_ptr<State> state_;
 };
 
