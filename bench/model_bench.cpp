@@ -6,9 +6,10 @@
 //   2. Models and texts   the shipped file (or init_model of its shape), texts of N characters
 //   3. Trace timing       model_trace alone; model_trace_to_json separately
 //   4. Training           a Trainer on a seeded token stream, one step() at a time
+//   4b. Tasks             issue 12: a model trained on a synthetic task until it is right (time, steps)
 //   5. Per-op profile     gpt_forward / gpt_backward / clip / AdamW re-run op by op with timers
 //   6. Ceilings           independent vector mul+add chains; the core's packed matmul at 512³
-//   7. Native driver      main(): trace | serve SHAPE THREADS | profile SHAPE THREADS STEPS | ceiling | trace-loop
+//   7. Native driver      main(): trace | serve SHAPE THREADS | profile SHAPE THREADS STEPS | ceiling | trace-loop | task NAME
 //   8. Wasm exports       the same, for bench/model_run.mjs (one thread)
 //
 // FLOPs of one training token, as src/train/main.cpp's flops_per_token: 6 per parameter use in
@@ -30,6 +31,7 @@
 
 #include "attnviz/model.hpp"
 #include "attnviz/model_trace.hpp"
+#include "attnviz/tasks.hpp"
 #include "attnviz/train.hpp"
 #include "gpt.hpp"      // the operations, re-run one by one by the profile
 #include "kernels.hpp"  // matmul_packed for the ceiling and the profile's matmul split
@@ -235,6 +237,94 @@ Expected<Trainer> start_trainer(const TrainShape& s, int threads) {
     Expected<Model> m = synthetic_model(model_config(s));
     if (!m) return fail(m.error());
     return Trainer::start(std::move(m.value()), train_config(s, threads), token_stream(s.vocab_size, 1 << 17));
+}
+
+//-----------------------------------------------------------------------------
+// 4b. Tasks (issue 12): train on a synthetic task until the validation accuracy reaches a target
+//-----------------------------------------------------------------------------
+// The issue's model (2 layers, d_model 64, 4 heads, context 32; RoPE; with the MLP: the core has
+// no attention-only model yet), batches of 32 fresh examples, AdamW 3e-3 with a short warm-up.
+struct TaskRun {
+    const char* name;
+    TaskSpec    spec;
+    double      target;     // validation accuracy to reach
+    int         max_steps;
+};
+const TaskRun kTaskRuns[] = {
+    {"induction", {TaskKind::induction, 16, 32}, 0.90, 3000},
+    {"sort", {TaskKind::sort, 16, 16}, 0.99, 6000},
+};
+
+// Trains until the target (checked every 25 steps on 128 validation examples) or max_steps; one
+// JSON line: steps and seconds to the target (training alone, evaluation apart), the accuracy
+// curve, and the heads' best previous-token and induction scores on the role probe at the end.
+std::string task_run_json(const char* name, const char* engine) {
+    const TaskRun* run = nullptr;
+    for (const TaskRun& r : kTaskRuns)
+        if (std::strcmp(r.name, name) == 0) run = &r;
+    if (!run) return std::string("{\"error\":\"unknown task run ") + name + "\"}";
+    const TaskSpec& spec = run->spec;
+    ModelConfig mc;
+    mc.block_size = task_context(spec);
+    mc.vocab_size = static_cast<int>(task_vocabulary(spec).tokens.size());
+    mc.n_layer = 2;
+    mc.n_head = 4;
+    mc.n_embd = 64;
+    mc.positions = Positions::rope;
+    Expected<Model> model = init_model(mc, task_vocabulary(spec), 5);
+    if (!model) return "{\"error\":\"" + model.error() + "\"}";
+    TrainConfig tc;
+    tc.batch_size = 32;
+    tc.block_size = mc.block_size;
+    tc.max_iters = tc.lr_decay_iters = run->max_steps;
+    tc.warmup_iters = 20;
+    tc.learning_rate = 3e-3f;
+    tc.min_lr = 3e-4f;
+    tc.weight_decay = 0.01f;
+    Expected<Trainer> trainer = Trainer::start(std::move(model.value()), tc, {});
+    if (!trainer) return "{\"error\":\"" + trainer.error() + "\"}";
+    const std::vector<Example> val = validation_set(spec, 1, 128);
+    const int T = mc.block_size;
+    double train_s = 0, eval_s = 0;
+    TaskScore score;
+    std::string curve;
+    int step = 0;
+    while (step < run->max_steps && score.accuracy < run->target) {
+        std::vector<int> inputs, targets;
+        for (int b = 0; b < tc.batch_size; ++b) {
+            const Example e = task_example(spec, 1, static_cast<std::uint64_t>(step) * tc.batch_size + b);
+            inputs.insert(inputs.end(), e.inputs.begin(), e.inputs.end());
+            targets.insert(targets.end(), e.targets.begin(), e.targets.end());
+        }
+        const auto t0 = Clock::now();
+        Expected<StepStats> st = trainer.value().step_batch(inputs, targets, tc.batch_size, T);
+        train_s += ms_since(t0) / 1000;
+        if (!st) return "{\"error\":\"" + st.error() + "\"}";
+        ++step;
+        if (step % 25 == 0) {
+            const auto t1 = Clock::now();
+            score = evaluate_task(trainer.value().model(), val);
+            eval_s += ms_since(t1) / 1000;
+            char point[48];
+            std::snprintf(point, sizeof point, "%s[%d,%.3f]", curve.empty() ? "" : ",", step, score.accuracy);
+            curve += point;
+        }
+    }
+    double induction = 0, previous = 0;
+    if (Expected<std::vector<std::vector<HeadRoles>>> roles = probe_head_roles(trainer.value().model(), T / 2))
+        for (const auto& layer : roles.value())
+            for (const HeadRoles& h : layer) {
+                induction = std::max(induction, h.induction);
+                previous = std::max(previous, h.previous_token);
+            }
+    char out[512];
+    std::snprintf(out, sizeof out,
+                  "{\"kind\":\"task\",\"engine\":\"%s\",\"task\":\"%s\",\"target\":%.2f,\"reached\":%s,\"steps\":%d,\"train_s\":%.2f,"
+                  "\"eval_s\":%.2f,\"accuracy\":%.4f,\"sequences\":%.4f,\"tokens_per_s\":%.0f,\"induction_score\":%.3f,"
+                  "\"previous_token_score\":%.3f,",
+                  engine, run->name, run->target, score.accuracy >= run->target ? "true" : "false", step, train_s, eval_s, score.accuracy,
+                  score.sequences, static_cast<double>(step) * tc.batch_size * T / std::max(train_s, 1e-9), induction, previous);
+    return std::string(out) + "\"curve\":[" + curve + "]}";
 }
 
 //-----------------------------------------------------------------------------
@@ -657,6 +747,7 @@ constexpr const char* kUsage =
     "       attnviz-model-bench profile SHAPE THREADS STEPS per-op times of STEPS steps (JSON)\n"
     "       attnviz-model-bench ceiling [THREADS]           mul+add chains and the packed matmul at 512^3\n"
     "       attnviz-model-bench trace-loop CHARS REPS [MODEL] model_trace alone REPS times (for perf record)\n"
+    "       attnviz-model-bench task NAME                   train on a synthetic task until it is right (induction | sort)\n"
     "SHAPE: shipped | issue\n";
 
 int trace_main(const std::string& path, int threads) {
@@ -740,6 +831,10 @@ int main(int argc, char** argv) {
         std::printf("{\"kind\":\"trace-loop\",\"chars\":%d,\"trace_ms\":%.3f,\"runs\":%zu}\n", std::atoi(argv[2]), median(ms), ms.size());
         return 0;
     }
+    if (mode == "task" && argc == 3) {
+        std::printf("%s\n", task_run_json(argv[2], "attnviz native").c_str());
+        return 0;
+    }
     if (mode == "ceiling") {
         std::printf("%s\n", ceiling_json("attnviz native", argc > 2 ? std::atoi(argv[2]) : 2).c_str());
         return 0;
@@ -790,6 +885,8 @@ BENCH_EXPORT double mb_trace_run(int chars, int json) {
     if (!g_trace.error.empty()) g_text = g_trace.error;
     return g_trace.trace_ms;
 }
+// A synthetic task's run (section 4b); mb_text() has its JSON line.
+BENCH_EXPORT void mb_task(const char* name) { g_text = task_run_json(name, "attnviz wasm"); }
 BENCH_EXPORT double mb_trace_json_ms() { return g_trace.json_ms; }
 BENCH_EXPORT double mb_trace_json_bytes() { return static_cast<double>(g_trace.json_bytes); }
 BENCH_EXPORT int mb_trace_T() { return g_trace.T; }

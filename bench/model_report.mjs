@@ -26,6 +26,26 @@ const table = (header, widths, body, leftCols = 1) => {
 const target = (text, ok, value) => console.log(`  [${ok === undefined ? 'n/a' : ok ? 'met' : 'NOT met'}] ${text}: ${value}`);
 
 //-----------------------------------------------------------------------------
+// Tasks (issue 12)
+//-----------------------------------------------------------------------------
+if (of('task').length) {
+  console.log('Synthetic tasks (issue 12): 2 layers, d_model 64, 4 heads (with MLP), batch 32, one thread; trained until the');
+  console.log('validation accuracy (128 examples, checked every 25 steps) reaches the target');
+  table(['engine', 'task', 'target', 'steps', 'train s', 'eval s', 'accuracy', 'tokens/s', 'induction', 'prev-token'],
+        [14, 9, 6, 6, 8, 6, 8, 9, 9, 10],
+        of('task').map((r) => [r.engine, r.task, pct(r.target), r.steps, fmt(r.train_s, 1), fmt(r.eval_s, 1), pct(r.accuracy),
+                               fmt(r.tokens_per_s, 0), fmt(r.induction_score), fmt(r.previous_token_score)]), 2);
+  for (const r of of('task').filter((x) => x.engine === 'attnviz wasm')) {
+    const total = r.train_s + r.eval_s;
+    if (r.task === 'induction')
+      target(`wasm induction >= 90 % with an induction head >= 0.5 in under 60 s`, r.reached && r.induction_score >= 0.5 && total < 60,
+             `${r.steps} steps, ${fmt(total, 1)} s, induction score ${fmt(r.induction_score)}`);
+    else target(`wasm ${r.task} >= ${pct(r.target)} in under 60 s`, r.reached && total < 60, `${r.steps} steps, ${fmt(total, 1)} s`);
+  }
+  console.log('');
+}
+
+//-----------------------------------------------------------------------------
 // Ceilings
 //-----------------------------------------------------------------------------
 const ceil = (engine, threads) => of('ceiling').find((r) => r.engine === engine && r.threads === threads);

@@ -5,6 +5,7 @@
 //        [--model FILE] [--rounds N] [--only ceiling,trace,train,profile] [--shapes issue,shipped]
 //
 //   ceiling  the vector unit's mul+add ceiling and the core's packed matmul at 512³, wasm and native
+//   tasks    issue 12: a 2-layer model trained on induction and sort until right (steps, seconds)
 //   trace    model_trace of 64 and 511 characters (+ <|bos|>: T = 65 and 512) of the shipped model
 //            (--model; init_model of its shape if the file is missing), timed alone, and its
 //            JSON (model_trace_to_json) timed separately; wasm, and natively with 1 and 2 threads
@@ -37,7 +38,7 @@ const wasmDir = path.resolve(arg('--wasm', 'build/wasm-bench'));
 const nativeBin = path.join(path.resolve(arg('--native', 'build/native-bench')), 'attnviz-model-bench');
 const modelFile = path.resolve(arg('--model', path.join(here, '..', 'web/models/attnviz_char.safetensors')));
 const roundsOverride = arg('--rounds', null);
-const only = new Set(arg('--only', 'ceiling,trace,train,profile').split(','));
+const only = new Set(arg('--only', 'ceiling,trace,tasks,train,profile').split(','));
 const python = '/usr/bin/python3';
 
 // Keep in step with bench/model_bench.cpp's kTrainShapes and bench/train_torch.py's SHAPES.
@@ -160,6 +161,20 @@ if (only.has('trace')) {
             json_bytes: info[chars].json_bytes, runs: ms[chars].length });
   for (const threads of [1, 2])
     for (const o of await runJsonLines(nativeBin, ['trace', fs.existsSync(modelFile) ? modelFile : '', String(threads)])) print(o);
+}
+
+//-----------------------------------------------------------------------------
+// tasks (issue 12): a model trained on a synthetic task until it is right, wasm then native
+//-----------------------------------------------------------------------------
+if (only.has('tasks')) {
+  for (const name of ['induction', 'sort']) {
+    log(`task ${name}: wasm, then native (one thread each)`);
+    core.ccall('mb_task', null, ['string'], [name]);
+    const o = JSON.parse(text());
+    if (o.error) throw new Error(`task ${name}: ${o.error}`);
+    print(o);
+    for (const n of await runJsonLines(nativeBin, ['task', name])) print(n);
+  }
 }
 
 //-----------------------------------------------------------------------------
