@@ -242,6 +242,13 @@ Expected<Trainer> start_trainer(const TrainShape& s, int threads) {
 //-----------------------------------------------------------------------------
 // 4b. Tasks (issue 12): train on a synthetic task until the validation accuracy reaches a target
 //-----------------------------------------------------------------------------
+// A message as a JSON string's contents: quotes and backslashes become apostrophes.
+std::string escape(const std::string& s) {
+    std::string out;
+    for (char c : s) out += c == '"' || c == '\\' ? '\'' : c;
+    return out;
+}
+
 // The issue's model (2 layers, d_model 64, 4 heads, context 32; RoPE; with the MLP: the core has
 // no attention-only model yet), batches of 32 fresh examples, AdamW 3e-3 with a short warm-up.
 struct TaskRun {
@@ -262,7 +269,7 @@ std::string task_run_json(const char* name, const char* engine) {
     const TaskRun* run = nullptr;
     for (const TaskRun& r : kTaskRuns)
         if (std::strcmp(r.name, name) == 0) run = &r;
-    if (!run) return std::string("{\"error\":\"unknown task run ") + name + "\"}";
+    if (!run) return "{\"error\":\"unknown task run " + escape(name) + "\"}";
     const TaskSpec& spec = run->spec;
     ModelConfig mc;
     mc.block_size = task_context(spec);
@@ -272,7 +279,7 @@ std::string task_run_json(const char* name, const char* engine) {
     mc.n_embd = 64;
     mc.positions = Positions::rope;
     Expected<Model> model = init_model(mc, task_vocabulary(spec), 5);
-    if (!model) return "{\"error\":\"" + model.error() + "\"}";
+    if (!model) return "{\"error\":\"" + escape(model.error()) + "\"}";
     TrainConfig tc;
     tc.batch_size = 32;
     tc.block_size = mc.block_size;
@@ -282,7 +289,7 @@ std::string task_run_json(const char* name, const char* engine) {
     tc.min_lr = 3e-4f;
     tc.weight_decay = 0.01f;
     Expected<Trainer> trainer = Trainer::start(std::move(model.value()), tc, {});
-    if (!trainer) return "{\"error\":\"" + trainer.error() + "\"}";
+    if (!trainer) return "{\"error\":\"" + escape(trainer.error()) + "\"}";
     const std::vector<Example> val = validation_set(spec, 1, 128);
     const int T = mc.block_size;
     double train_s = 0, eval_s = 0;
@@ -290,16 +297,11 @@ std::string task_run_json(const char* name, const char* engine) {
     std::string curve;
     int step = 0;
     while (step < run->max_steps && score.accuracy < run->target) {
-        std::vector<int> inputs, targets;
-        for (int b = 0; b < tc.batch_size; ++b) {
-            const Example e = task_example(spec, 1, static_cast<std::uint64_t>(step) * tc.batch_size + b);
-            inputs.insert(inputs.end(), e.inputs.begin(), e.inputs.end());
-            targets.insert(targets.end(), e.targets.begin(), e.targets.end());
-        }
+        const TaskBatch batch = task_batch(spec, 1, static_cast<std::uint64_t>(step) * tc.batch_size, tc.batch_size);
         const auto t0 = Clock::now();
-        Expected<StepStats> st = trainer.value().step_batch(inputs, targets, tc.batch_size, T);
+        Expected<StepStats> st = trainer.value().step_batch(batch.inputs, batch.targets, tc.batch_size, T);
         train_s += ms_since(t0) / 1000;
-        if (!st) return "{\"error\":\"" + st.error() + "\"}";
+        if (!st) return "{\"error\":\"" + escape(st.error()) + "\"}";
         ++step;
         if (step % 25 == 0) {
             const auto t1 = Clock::now();
@@ -733,13 +735,6 @@ std::string ceiling_json(const char* engine, int threads) {
 //-----------------------------------------------------------------------------
 #if !defined(__EMSCRIPTEN__)
 namespace {
-
-// A message as a JSON string's contents: quotes and backslashes become apostrophes.
-std::string escape(const std::string& s) {
-    std::string out;
-    for (char c : s) out += c == '"' || c == '\\' ? '\'' : c;
-    return out;
-}
 
 constexpr const char* kUsage =
     "usage: attnviz-model-bench trace [MODEL] [THREADS]    model_trace of 64 and 511 characters (+ <|bos|>), JSON lines\n"

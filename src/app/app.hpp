@@ -175,6 +175,7 @@ void record_text_field(AppState& state, const char* name, const char* label, boo
 void same_line_if_fits(float width);                      // the next item (`width` px) beside the last one if it fits the
                                                            // window, else on the next line (flowing chips, buttons)
 void error_text(const std::string& message);               // a message in the error colour, wrapped; nothing when empty
+void hint_text(const char* fmt, ...) __attribute__((format(printf, 1, 2)));  // secondary text in the disabled colour, wrapped (TextDisabled does not wrap)
 void require_glyphs(std::string_view utf8);                // text the UI will draw: its CJK glyphs get rasterized (fonts.cpp)
 
 //-----------------------------------------------------------------------------

@@ -113,6 +113,7 @@ std::string fit_text(const std::string& text, float width) {
 
 namespace {
 
+constexpr float kLegendGap = 14;  // from the grid to the colour bar
 constexpr float kLegendBar = 12;  // the colour bar's width; its labels 4 px to its right
 
 // A legend label: 4 significant digits, the range at a glance (exact values are on hover).
@@ -125,7 +126,7 @@ std::string legend_label(double v) {
 // The legend's width beside the grid: the gap, the bar and its widest label (wider in large type).
 float legend_width(double lo, double hi) {
     const float labels = std::max(ImGui::CalcTextSize(legend_label(lo).c_str()).x, ImGui::CalcTextSize(legend_label(hi).c_str()).x);
-    return std::max(70.0f, 14 + kLegendBar + 4 + labels + 2);
+    return std::max(70.0f, kLegendGap + kLegendBar + 4 + labels + 2);
 }
 
 void draw_legend(ImDrawList* draw, ImVec2 at, float height, ColorScale scale, double lo, double hi) {
@@ -240,7 +241,7 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
         draw->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(a.x + cell + 1, a.y + cell + 1), IM_COL32(255, 255, 255, 255), 0, 0, 2.5f);
     }
     draw->PopClipRect();
-    if (spec.legend) draw_legend(draw, ImVec2(grid.x + grid_w + 14, grid.y), std::max(grid_h, 3 * line), spec.scale, lo, hi);
+    if (spec.legend) draw_legend(draw, ImVec2(grid.x + grid_w + kLegendGap, grid.y), std::max(grid_h, 3 * line), spec.scale, lo, hi);
 
     // Interaction: hover, click (pin), wheel or pinch (zoom around the mouse or the fingers), drag (pan).
     ImGui::SetCursorScreenPos(grid);
@@ -282,10 +283,8 @@ HeatmapEvents draw_heatmap(const HeatmapSpec& spec, const M& values, const BoolM
         } else {
             ImGui::Text("value = %s", format_value(values(c.query, c.key)).c_str());
         }
-        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-        ImGui::TextWrapped(touch_input() ? "tap to pin · pinch to zoom · drag to pan · double-tap to reset"
-                                         : "click to pin · wheel to zoom · drag to pan");
-        ImGui::PopStyleColor();
+        hint_text(touch_input() ? "tap to pin · pinch to zoom · drag to pan · double-tap to reset"
+                                : "click to pin · wheel to zoom · drag to pan");
         ImGui::PopTextWrapPos();
         ImGui::EndTooltip();
     }

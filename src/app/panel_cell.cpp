@@ -63,9 +63,7 @@ void heading(const std::string& text) {
 }
 
 void disabled_wrapped(const std::string& text) {
-    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-    ImGui::TextWrapped("%s", text.c_str());
-    ImGui::PopStyleColor();
+    hint_text("%s", text.c_str());
 }
 
 // Under a worked-out value: "= the trace's <what>", green when the two agree to the printed precision.

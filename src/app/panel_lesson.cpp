@@ -62,12 +62,10 @@ void trace_facts(const AppState& state) {
     if (!state.trace) return;  // the first pass is still computing (a link opened on a lesson)
     const Trace& t = *state.trace;
     const HeadTrace& head = t.heads[shown_head(state)];
-    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-    ImGui::TextWrapped("In this trace: d_k = %d, scale = %s, temperature = %s", t.head_dim, format_value(head.scale).c_str(),
-                       format_value(t.temperature).c_str());
+    hint_text("In this trace: d_k = %d, scale = %s, temperature = %s", t.head_dim, format_value(head.scale).c_str(),
+              format_value(t.temperature).c_str());
     if (t.skips_qkv_projection) ImGui::TextWrapped("skips_qkv_projection: Q = K = V = slices of X_in");
     if (t.scales_by_sqrt_dmodel) ImGui::TextWrapped("scales_by_sqrt_dmodel: scale = 1/√d_model");
-    ImGui::PopStyleColor();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // draw the same panels from the same AppState, so switching loses nothing.
 #include <algorithm>
 #include <cfloat>
+#include <cstdarg>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -425,6 +426,15 @@ void record_overflow(AppState& state) {
 void same_line_if_fits(float width) {
     const float x = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x;
     if (x + width <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
+}
+
+void hint_text(const char* fmt, ...) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    va_list args;
+    va_start(args, fmt);
+    ImGui::TextWrappedV(fmt, args);
+    va_end(args);
+    ImGui::PopStyleColor();
 }
 
 bool is_narrow(float width, float height) { return width < kNarrowWidth || height < kNarrowHeight; }

@@ -317,11 +317,9 @@ void cost_table(const Trace& left, const Trace& right) {
         }
         ImGui::EndTable();
     }
-    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-    ImGui::TextWrapped("kernels: %s | %s. \"pairs\" counts the (query, key) pairs the masks allow, over all heads: the work a sparse "
-                       "kernel would do. The FLOPs count every pair (heads on screen score every pair, then mask), so only Linformer changes them.",
-                       left.stats.kernel_path.c_str(), right.stats.kernel_path.c_str());
-    ImGui::PopStyleColor();
+    hint_text("kernels: %s | %s. \"pairs\" counts the (query, key) pairs the masks allow, over all heads: the work a sparse "
+              "kernel would do. The FLOPs count every pair (heads on screen score every pair, then mask), so only Linformer changes them.",
+              left.stats.kernel_path.c_str(), right.stats.kernel_path.c_str());
 }
 
 }  // namespace
@@ -394,9 +392,7 @@ void view_compare(AppState& state) {
     if (right.heads.size() != left.heads.size()) {
         const std::string note = "(left " + std::to_string(left.heads.size()) + " heads, right " + std::to_string(right.heads.size()) + ")";
         same_line_if_fits(ImGui::CalcTextSize(note.c_str()).x);
-        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-        ImGui::TextWrapped("%s", note.c_str());
-        ImGui::PopStyleColor();
+        hint_text("%s", note.c_str());
     }
     const int head = shown_head(state);
     const int right_head = std::min(head, static_cast<int>(right.heads.size()) - 1);

@@ -108,10 +108,8 @@ void view_heads(AppState& state) {
     if (!keys_are_tokens) ImGui::TextDisabled("Linformer: the %d columns are projected keys, not tokens.", trace.N);
     const bool every_head = trace.kept_head < 0;  // a long sequence keeps one head's weights (Trace::kept_head)
     if (!every_head) {
-        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-        ImGui::TextWrapped("Long sequence: only head %d's T×N matrices are kept (all %d would not fit the page's memory); "
-                           "click a head to compute its weights.", trace.kept_head, H);
-        ImGui::PopStyleColor();
+        hint_text("Long sequence: only head %d's T×N matrices are kept (all %d would not fit the page's memory); "
+                  "click a head to compute its weights.", trace.kept_head, H);
     }
 
     const float line = ImGui::GetTextLineHeight();

@@ -115,10 +115,8 @@ void view_lines(AppState& state) {
     if (trace.kept_head >= 0)
         ImGui::TextWrapped("Long sequence: only head %d's weights are kept (all %d heads' T×N matrices would not fit the page's "
                            "memory); select another head to see its lines.", trace.kept_head, H);
-    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-    ImGui::TextWrapped("Line opacity = weight. %s a token to isolate its lines.%s", state.touch ? "Long-press" : "Hover",
-                       keys_are_tokens ? "" : " Linformer: the right column holds the k projected keys.");
-    ImGui::PopStyleColor();
+    hint_text("Line opacity = weight. %s a token to isolate its lines.%s", state.touch ? "Long-press" : "Hover",
+              keys_are_tokens ? "" : " Linformer: the right column holds the k projected keys.");
 
     // The hover readout line is reserved before the canvas so the layout does not jump.
     const ImVec2 readout_at = ImGui::GetCursorScreenPos();

@@ -68,10 +68,8 @@ void view_matrices(AppState& state) {
         ImGui::TextDisabled("Not part of this configuration (the trace holds it as null).");
         return;
     }
-    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-    ImGui::TextWrapped("shape %s (%s × %s) · %s: %s", shape_text(m).c_str(), m.row_axis, m.col_axis, m.is_mask ? "mask" : "range",
-                       range_text(m).c_str());
-    ImGui::PopStyleColor();
+    hint_text("shape %s (%s × %s) · %s: %s", shape_text(m).c_str(), m.row_axis, m.col_axis, m.is_mask ? "mask" : "range",
+              range_text(m).c_str());
 
     // The width leaves the legend's numbers room (the widget reserves less than a long value needs).
     // Only query×key matrices have a cell the worked-out panel can explain.
@@ -86,9 +84,7 @@ void view_matrices(AppState& state) {
         std::snprintf(zoom, sizeof zoom, "%.1f×", events.zoom);
         std::snprintf(shown, sizeof shown, "%s %d–%d, %s %d–%d", m.row_axis, static_cast<int>(c.y), static_cast<int>(std::ceil(c.y + c.h)) - 1,
                       m.col_axis, static_cast<int>(c.x), static_cast<int>(std::ceil(c.x + c.w)) - 1);
-        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-        ImGui::TextWrapped("zoom %s: %s shown · %s to reset", zoom, shown, state.touch ? "double-tap" : "double-click");
-        ImGui::PopStyleColor();
+        hint_text("zoom %s: %s shown · %s to reset", zoom, shown, state.touch ? "double-tap" : "double-click");
         state.readout["matrix_zoom"] = zoom;
         state.readout["matrix_shown"] = shown;
     }

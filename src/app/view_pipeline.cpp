@@ -192,9 +192,7 @@ void view_pipeline(AppState& state) {
     state.layout["pipeline_view"] = {view_min.x, view_min.y, view_size.x, view_size.y};  // the scrolling region (tests scroll it)
     head_selector(state, "pipeline");
     if (state.narrow) {  // the worked-out cell is another tab, and the line has no room beside the heads
-        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-        ImGui::TextWrapped("%s a scores, scaled or weights cell, then open the Cell tab to see it worked out.", state.touch ? "Tap" : "Click");
-        ImGui::PopStyleColor();
+        hint_text("%s a scores, scaled or weights cell, then open the Cell tab to see it worked out.", state.touch ? "Tap" : "Click");
     } else {
         const char* hint = "click a scores, scaled or weights cell to work it out →";
         same_line_if_fits(ImGui::CalcTextSize(hint).x + 10);  // beside the selectors, or below them (the model's layer row is long)

@@ -50,10 +50,9 @@ double alibi_slope(int h, int n_head) { return std::pow(2.0, -8.0 * (h + 1) / n_
 Expected<Encoded> encode(const Vocabulary& vocab, std::string_view text, bool add_bos) {
     // The text's characters first, then one pass over the vocabulary for their ids: a sentence has
     // a few dozen distinct characters, the vocabulary thousands (a map of the whole vocabulary
-    // per call cost more than the rest of encoding). The first token with a text wins, as a
-    // lookup by text would find it.
-    // The first problem in the text's order is the one reported: the characters before an
-    // ill-formed byte sequence are encoded (one of them may be unknown) before it is.
+    // per call cost more than the rest of encoding); the first token with a text wins. The first
+    // problem in the text's order is the one reported: the characters before an ill-formed byte
+    // sequence are encoded (one of them may be unknown) before it is.
     std::vector<std::string_view> chars;
     std::size_t i = 0, ill_formed = std::string_view::npos;
     while (i < text.size()) {

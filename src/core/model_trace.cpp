@@ -156,7 +156,7 @@ std::shared_ptr<const PackedWeights> pack_weights(const Model& model) {
         kernels::pack_transposed(out->fcproj.back().data(), p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C, 4 * C, 4 * C, C);
     }
     out->lm_head.resize(kernels::packed_size(C, V));
-    kernels::pack_transposed(out->lm_head.data(), model.tensors().lm_head, C, C, V);
+    kernels::pack_transposed(out->lm_head.data(), p.lm_head, C, C, V);
     return out;
 }
 

@@ -204,6 +204,16 @@ Example task_example(const TaskSpec& spec, std::uint64_t seed, std::uint64_t ind
     return generate(spec, seed, random::hash_bytes("task/train"), index, false);
 }
 
+TaskBatch task_batch(const TaskSpec& spec, std::uint64_t seed, std::uint64_t first, int B) {
+    TaskBatch batch;
+    for (int b = 0; b < B; ++b) {
+        const Example e = task_example(spec, seed, first + static_cast<std::uint64_t>(b));
+        batch.inputs.insert(batch.inputs.end(), e.inputs.begin(), e.inputs.end());
+        batch.targets.insert(batch.targets.end(), e.targets.begin(), e.targets.end());
+    }
+    return batch;
+}
+
 std::vector<Example> validation_set(const TaskSpec& spec, std::uint64_t seed, int count) {
     std::vector<Example> out;
     for (int i = 0; i < count; ++i) out.push_back(generate(spec, seed, random::hash_bytes("task/validation"), static_cast<std::uint64_t>(i), true));

@@ -185,13 +185,8 @@ TEST_CASE("a 2-layer model learns the induction task from step_batch, and evalua
     CHECK(before.accuracy < 0.25);
     const int T = task_context(spec);
     for (int step = 0; step < tc.max_iters; ++step) {
-        std::vector<int> inputs, targets;
-        for (int b = 0; b < tc.batch_size; ++b) {
-            const Example e = task_example(spec, 1, static_cast<std::uint64_t>(step) * tc.batch_size + b);
-            inputs.insert(inputs.end(), e.inputs.begin(), e.inputs.end());
-            targets.insert(targets.end(), e.targets.begin(), e.targets.end());
-        }
-        Expected<StepStats> stats = trainer.value().step_batch(inputs, targets, tc.batch_size, T);
+        const TaskBatch batch = task_batch(spec, 1, static_cast<std::uint64_t>(step) * tc.batch_size, tc.batch_size);
+        Expected<StepStats> stats = trainer.value().step_batch(batch.inputs, batch.targets, tc.batch_size, T);
         REQUIRE(stats.ok());
     }
     const TaskScore after = evaluate_task(trainer.value().model(), val);

@@ -3,7 +3,7 @@
 //
 // Index
 //   1. TaskSpec       which task, how many symbols, how long
-//   2. Examples       task_example (the training stream), validation_set
+//   2. Examples       task_example and task_batch (the training stream), validation_set
 //   3. Scoring        evaluate_task: loss and accuracy on the scored positions
 //
 // An example is one sequence: `inputs` (T token ids) and `targets` (T ids, -1 where nothing is
@@ -68,6 +68,14 @@ struct Example {
 
 // The training stream: example `index` of the task for `seed` (any index, in any order).
 Example task_example(const TaskSpec& spec, std::uint64_t seed, std::uint64_t index);
+
+// Examples first … first + B − 1 of the training stream end to end: B × T inputs and targets,
+// row-major, as Trainer::step_batch takes them.
+struct TaskBatch {
+    std::vector<int> inputs;   // (B, T)
+    std::vector<int> targets;  // (B, T)
+};
+TaskBatch task_batch(const TaskSpec& spec, std::uint64_t seed, std::uint64_t first, int B);
 
 // `count` examples from a stream of their own (the same for a seed; modular addition's come from
 // the held-out pairs only).
