@@ -250,6 +250,69 @@
     };
   }
 
+  // The Train view's worker (train_worker.js, its own instance of the core), made when the app
+  // first sends it a command; its snapshots go into the app's heap, its events as JSON. A worker
+  // that dies (an error it did not catch, memory it could not get) is reported, and the next
+  // command makes a new one. `_trainKill` ends it as a crash would (for the tests).
+  function setupTrainer(M) {
+    let worker = null;
+    const event = (obj) => callWithString(M, 'attnviz_train_event', JSON.stringify(obj));
+    const toHeap = (bytes) => {
+      const ptr = M._malloc(Math.max(bytes.byteLength, 1));
+      M.HEAPU8.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), ptr);
+      return ptr;
+    };
+    const spawn = () => {
+      worker = new Worker('train_worker.js?build=' + window.attnviz.build);
+      worker.onmessage = (e) => {
+        const m = e.data;
+        if (m.type === 'snapshot') {
+          const size = M.lengthBytesUTF8(m.json) + 1, json = M._malloc(size);
+          M.stringToUTF8(m.json, json, size);
+          const attention = toHeap(m.attention);
+          try {
+            M._attnviz_train_snapshot(json, attention, m.attention.length);
+          } finally {
+            M._free(json);
+            M._free(attention);
+          }
+        } else if (m.type === 'model') {
+          const size = M.lengthBytesUTF8(m.purpose) + 1, purpose = M._malloc(size);
+          M.stringToUTF8(m.purpose, purpose, size);
+          const bytes = toHeap(m.bytes);
+          try {
+            M._attnviz_train_file(bytes, m.bytes.length, purpose);
+          } finally {
+            M._free(bytes);
+            M._free(purpose);
+          }
+        } else {
+          if (m.type === 'died') {
+            worker.terminate();
+            worker = null;
+          }
+          event(m);
+        }
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        worker.terminate();
+        worker = null;
+        event({ type: 'died', message: 'the training worker stopped (' + (e.message || 'an error') + ')' });
+      };
+    };
+    window.attnviz._trainPost = (json) => {
+      if (!worker) spawn();
+      worker.postMessage(JSON.parse(json));
+    };
+    window.attnviz._trainKill = () => {
+      if (!worker) return;
+      worker.terminate();
+      worker = null;
+      event({ type: 'died', message: 'the training worker was stopped' });
+    };
+  }
+
   // preventDefault() on loss asks the browser to restore the context; the app then rebuilds
   // its GL objects (main.cpp notices the restored context) without a reload.
   // A long press shows what hover shows (touch.cpp), not the browser's context menu.
@@ -287,6 +350,7 @@
       setupKeyboardInset(M);
       setupCjkFont(M);
       setupModel(M);
+      setupTrainer(M);
 
     },
     // main() has run: the app's state exists, so the link's state can be applied.

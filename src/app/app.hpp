@@ -25,6 +25,7 @@
 #include "attnviz/core.hpp"
 #include "attnviz/model.hpp"
 #include "attnviz/model_trace.hpp"
+#include "attnviz/task_session.hpp"
 
 namespace attnviz::app {
 
@@ -41,7 +42,7 @@ struct Rect {
 };
 
 // The views' tabs, in order; the enum value is what the URL state stores.
-enum class View { pipeline, matrices, heads, lines, compare, predictions, atlas, residual, count };
+enum class View { pipeline, matrices, heads, lines, compare, predictions, atlas, residual, train, count };
 
 // What the views show: the trained model (a layer of it at a time) or the one-layer lab.
 enum class Source { lab, model };
@@ -100,6 +101,34 @@ struct ModelState {
     double trace_ms = 0;                    // how long the last model_trace took
 };
 
+// The Train view: a model trained in the page, by a Web Worker with its own core (web/train_worker.js).
+enum class TrainStatus {
+    idle,      // nothing started (or Reset)
+    starting,  // Start sent; the worker is loading or setting up
+    running,   // steps are being taken
+    paused,    // stopped by Pause, Step or the link's step count; Resume goes on
+    finished,  // max_steps reached
+    diverged,  // the loss blew up: the last good snapshot is shown
+    failed,    // the settings were refused (message), nothing runs
+    died,      // the worker crashed: Restart makes a new one
+};
+const char* train_status_name(TrainStatus status);  // "idle", "running", …
+
+struct TrainState {
+    SessionSettings settings = default_session(TaskKind::induction);  // the form being edited
+    SessionSettings run;                    // the settings of the run shown (set by Start)
+    TrainStatus status = TrainStatus::idle;
+    std::string message;                    // why it failed, stopped or died; empty otherwise
+    int stop_at = 0;                        // a link's step count: pause there (0: run to max_steps)
+    SessionHistory history;                 // what the run has sent so far
+    std::uint64_t version = 0;              // bumps with every snapshot (heatmap textures key on it)
+    int scrub = -1;                         // the kept snapshot shown, -1: the newest
+    double steps_per_s = 0, tokens_per_s = 0, gflops = 0;  // over the last snapshot's steps
+    long long snapshots = 0;                // snapshots received (test hook)
+    std::string opened_model;               // the name the last "Open in views" gave the trained model
+    bool pending_start = false;             // a link asked for a run: start it once the page is ready
+};
+
 struct AppState {
     Source source = Source::lab;            // model or lab; the page opens on the model (main.cpp)
     ModelState model;
@@ -129,6 +158,7 @@ struct AppState {
     std::string matrix = "weights";         // matrix shown in the matrices view (trace field name)
 
     CompareState compare;                   // the compare view's second configuration
+    TrainState train;                       // the Train view's run
     LessonState lesson;                     // the open lesson
     bool presentation = false;              // projector mode: large fonts, only what the lesson needs
     float font_scale = 1.0f;                // 1 normally, larger in presentation mode
@@ -194,6 +224,12 @@ void view_predictions(AppState& state); // the model's next-character prediction
 std::string token_chip_text(const std::string& token);  // a character as a short label shows it: space "·", newline "↵", tab "⇥"
 void view_atlas(AppState& state);       // every layer × head of the model, with roles (view_atlas.cpp)
 void view_residual(AppState& state);    // the residual stream: norms and the logit lens (view_residual.cpp)
+void view_train(AppState& state);       // train a small model on a task, watch its heads form (view_train.cpp)
+void train_start(AppState& state);      // start state.train.settings in the worker (stop_at: pause there)
+void train_command(AppState& state, const char* cmd);  // "pause", "resume", "step", "reset", "open", "export"
+void train_message(AppState& state, const std::string& json);  // an event from the worker (page.cpp)
+void train_snapshot(AppState& state, const std::string& json, std::vector<float> attention);  // a snapshot from the worker
+void train_file(AppState& state, const std::string& bytes, const std::string& purpose);  // the model's file: "open" or "export"
 void model_picker(AppState& state);     // trained model or lab, a file of one's own (panel_model.cpp)
 void panel_model(AppState& state);      // the model's facts, layer and head selectors (panel_model.cpp)
 

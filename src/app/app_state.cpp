@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 #include <new>
+#include <numeric>
 
 #include "app.hpp"
 #include "app_state.hpp"
@@ -15,7 +16,7 @@ namespace attnviz::app {
 
 namespace {
 
-const char* const kViewNames[] = {"pipeline", "matrices", "heads", "lines", "compare", "predictions", "atlas", "residual"};
+const char* const kViewNames[] = {"pipeline", "matrices", "heads", "lines", "compare", "predictions", "atlas", "residual", "train"};
 static_assert(sizeof kViewNames / sizeof kViewNames[0] == static_cast<int>(View::count), "one name per view");
 const char* const kPanelNames[] = {"input", "controls", "view", "cell", "lesson"};
 static_assert(sizeof kPanelNames / sizeof kPanelNames[0] == static_cast<int>(Panel::count), "one name per panel");
@@ -90,6 +91,20 @@ std::string printable_key(const std::string& key) {
 
 }  // namespace
 
+const char* train_status_name(TrainStatus status) {
+    switch (status) {
+        case TrainStatus::idle: return "idle";
+        case TrainStatus::starting: return "starting";
+        case TrainStatus::running: return "running";
+        case TrainStatus::paused: return "paused";
+        case TrainStatus::finished: return "finished";
+        case TrainStatus::diverged: return "diverged";
+        case TrainStatus::failed: return "failed";
+        case TrainStatus::died: return "died";
+    }
+    return "idle";
+}
+
 const char* view_name(View v) { return kViewNames[static_cast<int>(v)]; }
 
 std::optional<View> view_from_name(const std::string& name) {
@@ -149,6 +164,7 @@ void recompute_model(AppState& state) {
         drop(options.ablation.heads, missing_head);
         drop(options.ablation.attention, missing_layer);
         drop(options.ablation.mlp, missing_layer);
+        if (!mc.mlp) options.ablation.mlp.clear();  // an attention-only model has no MLP to switch off
         const auto begin = std::chrono::steady_clock::now();
         Expected<ModelTrace> t = model_trace(*m.model, options, m.packed.get());
         m.trace_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
@@ -408,6 +424,27 @@ std::string state_json(const AppState& state) {
         }
     }
     out["model"] = model;
+    const TrainState& t = state.train;
+    nlohmann::json train = {{"status", train_status_name(t.status)}, {"message", t.message}, {"snapshots", t.snapshots},
+                            {"settings", nlohmann::json::parse(session_settings_json(t.settings))},
+                            {"steps_per_s", t.steps_per_s}, {"tokens_per_s", t.tokens_per_s}, {"gflops", t.gflops},
+                            {"kept", t.history.kept().size()}, {"scrub", t.scrub}, {"opened_model", t.opened_model}};
+    if (!t.history.kept().empty()) {
+        const SessionSnapshot& last = t.history.kept().back();
+        train["step"] = last.step;
+        train["train_loss"] = last.train_loss;
+        train["validation"] = {{"loss", last.validation.loss}, {"accuracy", last.validation.accuracy}};
+        train["first_validation_loss"] = t.history.curve().front().validation.loss;
+        train["attention_sum"] = std::accumulate(last.attention.begin(), last.attention.end(), 0.0);
+        double induction = 0, previous = 0;
+        for (const HeadRoles& r : last.roles) {
+            induction = std::max(induction, r.induction);
+            previous = std::max(previous, r.previous_token);
+        }
+        train["induction_score"] = induction;
+        train["previous_token_score"] = previous;
+    }
+    out["training"] = train;
     out["narrow"] = state.narrow;
     out["panel"] = kPanelNames[static_cast<int>(state.panel)];
     out["keyboard_inset"] = state.keyboard_inset;
@@ -437,7 +474,15 @@ nlohmann::json ui_state_json(const AppState& state) {
     nlohmann::json config = nlohmann::json::parse(config_to_json(effective_config(state)));
     nlohmann::json compare = nlohmann::json::parse(config_to_json(state.compare.config));
     for (const char* key : {"text", "tokens", "source_text", "source_tokens", "embeddings", "source_embeddings"}) compare.erase(key);
-    return {{"config", config}, {"ui", ui}, {"compare", compare}};
+    nlohmann::json doc = {{"config", config}, {"ui", ui}, {"compare", compare}};
+    // a run's link: its settings, and the step it stood at when not running (absent: to the end)
+    const TrainState& t = state.train;
+    if (t.status != TrainStatus::idle && t.status != TrainStatus::failed) {
+        doc["train"] = {{"settings", nlohmann::json::parse(session_settings_json(t.run))}};
+        const bool stopped = t.status == TrainStatus::paused || t.status == TrainStatus::diverged;
+        if (stopped && !t.history.kept().empty()) doc["train"]["steps"] = t.history.kept().back().step;
+    }
+    return doc;
 }
 
 std::string apply_ui_state(AppState& state, const std::string& json_text) {
@@ -447,10 +492,10 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     if (!doc.is_object()) return "state: expected a JSON object";
     if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
     // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
-    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side", "narrow", "panel", "keyboard_inset", "touch", "gesture", "overflow", "model"};
+    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side", "narrow", "panel", "keyboard_inset", "touch", "gesture", "overflow", "model", "training"};
     for (const auto& item : doc.items()) {
         const std::string& key = item.key();
-        if (key == "config" || key == "ui" || key == "compare") continue;
+        if (key == "config" || key == "ui" || key == "compare" || key == "train") continue;
         if (std::find_if(std::begin(read_only), std::end(read_only), [&](const char* k) { return key == k; }) == std::end(read_only))
             return "state." + printable_key(key) + ": unknown key";
     }
@@ -468,6 +513,24 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
         compare->tokens.reset();
     }
 
+    std::optional<SessionSettings> train;
+    int train_steps = 0;
+    if (doc.contains("train")) {
+        const nlohmann::json& tr = doc.at("train");
+        if (!tr.is_object() || !tr.contains("settings")) return "state.train: expected {\"settings\": {…}, \"steps\": n}";
+        for (const auto& [key, value] : tr.items())
+            if (key != "settings" && key != "steps") return "state.train." + printable_key(key) + ": unknown key";
+        Expected<SessionSettings> s = read_session_settings(tr.at("settings").dump());
+        if (!s) return "state.train.settings." + s.error();
+        train = s.value();
+        if (tr.contains("steps")) {
+            const nlohmann::json& n = tr.at("steps");
+            if (!n.is_number_integer() || n.get<long long>() < 0 || n.get<long long>() > train->max_steps)
+                return "state.train.steps: expected an integer from 0 to the run's max_steps (" + std::to_string(train->max_steps) + ")";
+            train_steps = n.get<int>();
+        }
+    }
+
     AppState next = state;
     apply_config(next, config.value());
     Source source = Source::lab;  // links from before the trained model open the lab
@@ -479,7 +542,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
         for (const auto& [key, value] : ui.items()) {
             if (key == "view") {
                 auto v = value.is_string() ? view_from_name(value.get<std::string>()) : std::nullopt;
-                if (!v) return "state.ui.view: expected one of pipeline, matrices, heads, lines, compare, predictions, atlas, residual";
+                if (!v) return "state.ui.view: expected one of pipeline, matrices, heads, lines, compare, predictions, atlas, residual, train";
                 next.view = *v;
             } else if (key == "selected_head") {
                 if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() > limits::max_heads)
@@ -554,6 +617,12 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
         next.model.load_error = "This link was made with the model file \"" + printable_key(model_name) +
                                 "\", which a link cannot carry: open that file to see it. Showing the shipped model.";
     if (next.lesson.lesson >= 0 && state.lesson.lesson < 0) next.panel = Panel::lesson;  // a link that opens a lesson shows it first on a phone
+    if (train) {  // a run link: the Train view trains it again, to the step the link was made at
+        next.train.settings = *train;
+        next.train.stop_at = train_steps;
+        next.train.pending_start = true;
+        next.view = View::train;
+    }
     state = std::move(next);
     state.view_forced = true;
     state.dirty = true;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <algorithm>
 #include <deque>
 
 #include "app_state.hpp"
@@ -100,6 +101,10 @@ EM_JS(void, js_text_caret, (int x, int y), {
     if (window.attnviz && window.attnviz._textCaret) window.attnviz._textCaret(x, y);
 });
 
+EM_JS(void, js_train_post, (const char* json), {
+    if (window.attnviz && window.attnviz._trainPost) window.attnviz._trainPost(UTF8ToString(json));
+});
+
 void text_caret(int x, int y) { js_text_caret(x, y); }
 
 const char* to_c(std::string s) {
@@ -156,6 +161,12 @@ void page_export_trace(const AppState& state) {
     const std::string json = trace_to_json(*state.trace);
     js_download("attnviz-trace.json", "application/json", json.data(), static_cast<int>(json.size()));
     page_notify("Trace exported as attnviz-trace.json");
+}
+
+void page_train_post(const std::string& json) { js_train_post(json.c_str()); }
+
+void page_download(const std::string& name, const std::string& mime, const std::string& bytes) {
+    js_download(name.c_str(), mime.c_str(), bytes.data(), static_cast<int>(bytes.size()));
 }
 
 void page_export_csv(const std::string& name, const Matrix& m, const std::vector<std::string>* rows,
@@ -316,6 +327,23 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_model_failed(const char* message) {
     g_state->model.fetch_failed = true;
     g_state->model.load_error = message;
     return "";
+}
+
+// The training worker's events ({"type": "ready" | "started" | "error" | "died", …}) and
+// snapshots (their JSON, and every head's attention as L·H·T·T floats), via web/loader.js.
+EMSCRIPTEN_KEEPALIVE void attnviz_train_event(const char* json) {
+    if (g_state) attnviz::app::train_message(*g_state, json);
+}
+
+EMSCRIPTEN_KEEPALIVE void attnviz_train_snapshot(const char* json, const float* attention, int count) {
+    if (g_state) attnviz::app::train_snapshot(*g_state, json, std::vector<float>(attention, attention + std::max(count, 0)));
+}
+
+// The trained model's file from the worker: opened in every view ("open") or downloaded ("export").
+EMSCRIPTEN_KEEPALIVE void attnviz_train_file(const unsigned char* data, int size, const char* purpose) {
+    if (g_state)
+        attnviz::app::train_file(*g_state, std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(std::max(size, 0))),
+                                 purpose);
 }
 
 EMSCRIPTEN_KEEPALIVE const char* attnviz_notify(const char* message) {

@@ -28,6 +28,8 @@ void page_key_frame();                            // before ImGui::NewFrame: hol
 void page_fetch_model(AppState& state);           // the page fetches the shipped model (once; progress and bytes come back)
 void page_open_model_file();
 bool page_query_has(const char* key);             // the address has ?key (e.g. ?lab: open on the one-layer lab)                      // the browser's file picker for a .safetensors model
+void page_train_post(const std::string& json);    // a command to the training worker (web/train_worker.js; made on first use)
+void page_download(const std::string& name, const std::string& mime, const std::string& bytes);  // a file, downloaded
 void page_notify(std::string message);            // a short notice in the toolbar
 const std::string& page_notice();                 // the current notice, empty when it has expired
 

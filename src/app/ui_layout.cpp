@@ -45,6 +45,7 @@ constexpr ViewTab kViewTabs[] = {
     {View::heads, "All heads", "Heads", view_heads},         {View::lines, "Lines", "Lines", view_lines},
     {View::compare, "Compare", "Compare", view_compare},     {View::predictions, "Predictions", "Predict", view_predictions},
     {View::atlas, "Atlas", "Atlas", view_atlas},             {View::residual, "Residual", "Residual", view_residual},
+    {View::train, "Train", "Train", view_train},
 };
 static_assert(std::size(kViewTabs) == static_cast<std::size_t>(View::count), "one tab per view");
 
@@ -268,12 +269,31 @@ void wide_layout(AppState& state, float W, float H) {
     const float left_w = state.presentation ? std::clamp(W * 0.2f, 240.0f, 420.0f) : std::clamp(W * 0.27f, 300.0f, 460.0f);
     const float right_w = std::clamp(W * 0.25f, 280.0f, 440.0f) * (state.presentation ? 1.15f : 1.0f);
     const float body_y = bar_h + gap, body_h = H - body_y - gap;
-    const float centre_x = left_w + 2 * gap, centre_w = W - left_w - right_w - 4 * gap;
+    // The Train view has its own settings and none of the sentence, engine options or worked-out
+    // cell apply to it: it takes their columns (the lesson, when one is open, keeps its own).
+    const bool training = state.view == View::train;
+    const float centre_x = training ? gap : left_w + 2 * gap;
+    const float centre_w = W - 2 * gap - (training ? 0.0f : left_w + gap) - (training && !lesson_open ? 0.0f : right_w + gap);
 
     place(state, "toolbar", gap, 0, W - 2 * gap, bar_h);
     ImGui::Begin("##toolbar", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
     toolbar(state);
     ImGui::End();
+
+    if (training) {
+        for (const char* hidden : {"window:input", "window:controls", "window:cell"}) state.layout.erase(hidden);
+        place(state, "views", centre_x, body_y, centre_w, body_h);
+        ImGui::Begin("Views", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar);
+        view_tabs(state);
+        ImGui::End();
+        if (lesson_open) {
+            place(state, "lesson", W - right_w - gap, body_y, right_w, body_h);
+            ImGui::Begin("Lesson", nullptr, kFixed);
+            panel_lesson(state);
+            ImGui::End();
+        }
+        return;
+    }
 
     // Left: the sentence, then (outside presentation mode) every option of the engine.
     const float input_h = state.presentation ? body_h : std::min(body_h * 0.38f, 260.0f);

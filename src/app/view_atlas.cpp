@@ -119,6 +119,7 @@ void view_atlas(AppState& state) {
         ImGui::Text("layer %d", l);
         ImGui::PushID(l);
         for (const char* part : {"attention", "mlp"}) {
+            if (std::string(part) == "mlp" && !m.model->config.mlp) continue;  // attention-only
             const auto& list = std::string(part) == "attention" ? m.ablation.attention : m.ablation.mlp;
             bool on = std::find(list.begin(), list.end(), l) == list.end();
             ImGui::SetCursorScreenPos(ImVec2(origin.x, ImGui::GetCursorScreenPos().y));

@@ -387,14 +387,15 @@ struct ActivationSizes {
 
 ActivationSizes activation_sizes(const ModelConfig& c, int B, int T) {
     const std::size_t L = c.n_layer, C = c.n_embd, H = c.n_head, V = c.vocab_size, BT = static_cast<std::size_t>(B) * T;
+    const std::size_t M = c.mlp ? L : 0;  // blocks with an MLP
     return {{BT * C,                                        // encoded
              L * BT * C, L * BT, L * BT,                    // ln1, mean, rstd
              L * BT * 3 * C, L * BT * C,                    // qkv, atty
              L * B * H * T * T,                             // att
              L * BT * C, L * BT * C,                        // attproj, residual2
-             L * BT * C, L * BT, L * BT,                    // ln2, mean, rstd
-             L * BT * 4 * C, L * BT * 4 * C,                // fch, fch_gelu
-             L * BT * C, L * BT * C,                        // fcproj, residual3
+             M * BT * C, M * BT, M * BT,                    // ln2, mean, rstd
+             M * BT * 4 * C, M * BT * 4 * C,                // fch, fch_gelu
+             M * BT * C, L * BT * C,                        // fcproj, residual3
              BT * C, BT, BT,                                // lnf, mean, rstd
              BT * V, BT * V, BT}};                          // logits, probs, losses
 }
@@ -414,6 +415,8 @@ ActivationTensors RunState::views(float* base) const {
     }
     return a;
 }
+
+std::size_t activation_count(const ModelConfig& config, int B, int T) { return activation_sizes(config, B, T).total(); }
 
 RunState make_run_state(const ModelConfig& config, int B, int T) {
     RunState s;
@@ -447,10 +450,6 @@ void gpt_forward(RunState& s, const Model& model) {
         float* atty = a.atty + l * btc;
         float* attproj = a.attproj + l * btc;
         float* residual2 = a.residual2 + l * btc;
-        float* ln2 = a.ln2 + l * btc;
-        float* fch = a.fch + l * btc * 4;
-        float* fch_gelu = a.fch_gelu + l * btc * 4;
-        float* fcproj = a.fcproj + l * btc;
         float* residual3 = a.residual3 + l * btc;
         // x = x + attn(ln_1(x))
         layernorm_forward(ln1, a.ln1_mean + l * BT, a.ln1_rstd + l * BT, residual, p.ln1w + l * C, p.ln1b + l * C, BT, C);
@@ -459,7 +458,15 @@ void gpt_forward(RunState& s, const Model& model) {
         attention_forward(atty, a.att + static_cast<std::size_t>(l) * B * H * T * T, qkv, B, T, C, H, c.positions == Positions::alibi);
         matmul_forward(attproj, atty, p.attprojw + static_cast<std::size_t>(l) * C * C, p.attprojb + l * C, BT, C, C);
         residual_forward(residual2, residual, attproj, btc);
+        if (!c.mlp) {  // attention-only: the block's output is residual2
+            std::copy(residual2, residual2 + btc, residual3);
+            continue;
+        }
         // x = x + mlp(ln_2(x))
+        float* ln2 = a.ln2 + l * btc;
+        float* fch = a.fch + l * btc * 4;
+        float* fch_gelu = a.fch_gelu + l * btc * 4;
+        float* fcproj = a.fcproj + l * btc;
         layernorm_forward(ln2, a.ln2_mean + l * BT, a.ln2_rstd + l * BT, residual2, p.ln2w + l * C, p.ln2b + l * C, BT, C);
         matmul_forward(fch, ln2, p.fcw + static_cast<std::size_t>(l) * 4 * C * C, p.fcb + l * 4 * C, BT, C, 4 * C);
         gelu_forward(fch_gelu, fch, btc * 4);
@@ -502,14 +509,18 @@ void gpt_backward(RunState& s, const Model& model) {
         // x = x + mlp(ln_2(x)), backwards
         float* dresidual3 = d.residual3 + l * btc;
         float* dresidual2 = d.residual2 + l * btc;
-        residual_backward(dresidual2, d.fcproj + l * btc, dresidual3, btc);
-        matmul_backward(d.fch_gelu + l * btc * 4, g.fcprojw + lC * 4 * C, c.bias ? g.fcprojb + lC : nullptr, d.fcproj + l * btc,
-                        a.fch_gelu + l * btc * 4, p.fcprojw + lC * 4 * C, BT, 4 * C, C);
-        gelu_backward(d.fch + l * btc * 4, a.fch + l * btc * 4, d.fch_gelu + l * btc * 4, btc * 4);
-        matmul_backward(d.ln2 + l * btc, g.fcw + lC * 4 * C, c.bias ? g.fcb + lC * 4 : nullptr, d.fch + l * btc * 4,
-                        a.ln2 + l * btc, p.fcw + lC * 4 * C, BT, C, 4 * C);
-        layernorm_backward(dresidual2, g.ln2w + lC, g.ln2b + lC, d.ln2 + l * btc, a.residual2 + l * btc, p.ln2w + lC,
-                           a.ln2_mean + l * BT, a.ln2_rstd + l * BT, BT, C);
+        if (!c.mlp) {  // attention-only: residual3 is residual2
+            for (std::size_t i = 0; i < btc; ++i) dresidual2[i] += dresidual3[i];
+        } else {
+            residual_backward(dresidual2, d.fcproj + l * btc, dresidual3, btc);
+            matmul_backward(d.fch_gelu + l * btc * 4, g.fcprojw + lC * 4 * C, c.bias ? g.fcprojb + lC : nullptr, d.fcproj + l * btc,
+                            a.fch_gelu + l * btc * 4, p.fcprojw + lC * 4 * C, BT, 4 * C, C);
+            gelu_backward(d.fch + l * btc * 4, a.fch + l * btc * 4, d.fch_gelu + l * btc * 4, btc * 4);
+            matmul_backward(d.ln2 + l * btc, g.fcw + lC * 4 * C, c.bias ? g.fcb + lC * 4 : nullptr, d.fch + l * btc * 4,
+                            a.ln2 + l * btc, p.fcw + lC * 4 * C, BT, C, 4 * C);
+            layernorm_backward(dresidual2, g.ln2w + lC, g.ln2b + lC, d.ln2 + l * btc, a.residual2 + l * btc, p.ln2w + lC,
+                               a.ln2_mean + l * BT, a.ln2_rstd + l * BT, BT, C);
+        }
         // x = x + attn(ln_1(x)), backwards
         residual_backward(dresidual, d.attproj + l * btc, dresidual2, btc);
         matmul_backward(d.atty + l * btc, g.attprojw + lC * C, c.bias ? g.attprojb + lC : nullptr, d.attproj + l * btc,

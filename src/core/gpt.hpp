@@ -98,7 +98,7 @@ struct ActivationTensors {
     float* att;        // (L, B, H, T, T)
     float* attproj;    // (L, B, T, C)
     float* residual2;  // (L, B, T, C)
-    float* ln2;        // (L, B, T, C)
+    float* ln2;        // (L, B, T, C)   ln2 … fcproj: empty when attention-only (residual3 is then residual2)
     float* ln2_mean;   // (L, B, T)
     float* ln2_rstd;   // (L, B, T)
     float* fch;        // (L, B, T, 4C)
@@ -131,6 +131,9 @@ struct RunState {
 
 // Buffers for B sequences of T tokens (T <= block_size). Throws std::bad_alloc if they do not fit.
 RunState make_run_state(const ModelConfig& config, int B, int T);
+
+// Floats of one batch's activations (RunState::acts; grads_acts holds as many again).
+std::size_t activation_count(const ModelConfig& config, int B, int T);
 
 //-----------------------------------------------------------------------------
 // 4. The model's passes

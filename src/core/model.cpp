@@ -31,7 +31,9 @@ std::string check_model_config(const ModelConfig& c) {
                std::to_string(c.n_embd / c.n_head);
     const double floats = static_cast<double>(c.vocab_size) * c.n_embd * (c.tied ? 1 : 2) +
                           (c.positions == Positions::learned ? static_cast<double>(c.block_size) * c.n_embd : 0.0) +
-                          static_cast<double>(c.n_layer) * (12.0 * c.n_embd * c.n_embd + 13.0 * c.n_embd) + 2.0 * c.n_embd;
+                          static_cast<double>(c.n_layer) * (c.mlp ? 12.0 * c.n_embd * c.n_embd + 13.0 * c.n_embd
+                                                                  : 4.0 * c.n_embd * c.n_embd + 6.0 * c.n_embd) +
+                          2.0 * c.n_embd;
     if (floats > static_cast<double>(model_limits::max_params))
         return "config: expected at most " + std::to_string(model_limits::max_params) + " parameters, got " +
                std::to_string(static_cast<long long>(floats));
@@ -106,8 +108,9 @@ struct Sizes {
 Sizes sizes(const ModelConfig& c) {
     const std::size_t V = c.vocab_size, C = c.n_embd, L = c.n_layer, Tmax = c.block_size;
     const std::size_t positions = c.positions == Positions::learned ? Tmax * C : 0;
-    return {V * C, positions, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C, L * C, L * C,
-            L * 4 * C * C, L * 4 * C, L * C * 4 * C, L * C, C, C, c.tied ? 0 : V * C};
+    const std::size_t M = c.mlp ? L : 0;  // blocks with an MLP
+    return {V * C, positions, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C, M * C, M * C,
+            M * 4 * C * C, M * 4 * C, M * C * 4 * C, M * C, C, C, c.tied ? 0 : V * C};
 }
 
 // Where each member of ParameterTensors starts, in floats from the buffer's start.
@@ -150,9 +153,10 @@ std::size_t parameter_count(const ModelConfig& c) {
 
 ParameterTensors parameter_tensors(const ModelConfig& c, float* base) {
     const Offsets o = offsets(c);
+    const auto mlp = [&](std::size_t at) { return c.mlp ? base + at : nullptr; };
     return {base + o.wte,  c.positions == Positions::learned ? base + o.wpe : nullptr,     base + o.ln1w, base + o.ln1b, base + o.qkvw,    base + o.qkvb,
-            base + o.attprojw, base + o.attprojb, base + o.ln2w, base + o.ln2b, base + o.fcw, base + o.fcb,
-            base + o.fcprojw, base + o.fcprojb, base + o.lnfw, base + o.lnfb, base + o.lm_head};
+            base + o.attprojw, base + o.attprojb, mlp(o.ln2w), mlp(o.ln2b), mlp(o.fcw), mlp(o.fcb),
+            mlp(o.fcprojw), mlp(o.fcprojb), base + o.lnfw, base + o.lnfb, base + o.lm_head};
 }
 
 std::vector<TensorSpec> parameter_specs(const ModelConfig& c) {
@@ -177,6 +181,7 @@ std::vector<TensorSpec> parameter_specs(const ModelConfig& c) {
         add(h + "attn.c_attn.bias", {3 * C}, offset(p.qkvb, L * 3 * C), true);
         add(h + "attn.c_proj.weight", {C, C}, offset(p.attprojw, L * C * C), false);
         add(h + "attn.c_proj.bias", {C}, offset(p.attprojb, L * C), true);
+        if (!c.mlp) continue;
         add(h + "ln_2.weight", {C}, offset(p.ln2w, L * C), false);
         add(h + "ln_2.bias", {C}, offset(p.ln2b, L * C), true);
         add(h + "mlp.c_fc.weight", {4 * C, C}, offset(p.fcw, L * 4 * C * C), false);

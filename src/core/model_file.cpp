@@ -98,6 +98,7 @@ struct FileTensors {
     int  layers = 0;         // 1 + the largest l of an h.{l} parameter
     bool prefixed = false;   // the file spells names with "transformer." (messages then do too)
     bool any_bias = false;   // some Linear or LayerNorm bias is present
+    bool any_mlp = false;    // some block has an ln_2 or mlp tensor (else the model is attention-only)
 
     const TensorInfo* find(const std::string& canonical) const {
         const auto it = by_name.find(canonical);
@@ -124,6 +125,8 @@ FileTensors map_tensors(const safetensors::File& file) {
         out.layers = std::max(out.layers, name.layer + 1);
         out.prefixed = out.prefixed || starts_with(t.name, kPrefix);
         out.any_bias = out.any_bias || ends_with(name.canonical, ".bias");
+        out.any_mlp = out.any_mlp || name.canonical.find(".mlp.") != std::string::npos ||
+                      name.canonical.find(".ln_2.") != std::string::npos;
     }
     return out;
 }
@@ -135,6 +138,7 @@ struct ConfigEntry {
     ModelConfig config;
     bool has_bias = false;  // the entry says whether biases are present
     bool has_tied = false;  // … and whether lm_head is wte
+    bool has_mlp = false;   // … and whether the blocks have MLPs
 };
 
 ConfigEntry read_config_entry(const std::string& text) {
@@ -163,6 +167,7 @@ ConfigEntry read_config_entry(const std::string& text) {
     integer("n_embd", entry.config.n_embd);
     boolean("bias", entry.config.bias, entry.has_bias);
     boolean("tied", entry.config.tied, entry.has_tied);
+    boolean("mlp", entry.config.mlp, entry.has_mlp);
     if (j.contains("positions")) {
         const Json& v = j["positions"];
         if (v == "learned") entry.config.positions = Positions::learned;
@@ -171,10 +176,10 @@ ConfigEntry read_config_entry(const std::string& text) {
         else field_error("config.positions", "expected \"learned\" (transformer.wpe.weight), \"alibi\" or \"rope\", got " + describe(v));
     }
     for (auto it = j.begin(); it != j.end(); ++it) {
-        static const std::set<std::string> known = {"block_size", "vocab_size", "n_layer", "n_head", "n_embd", "bias", "tied", "positions"};
+        static const std::set<std::string> known = {"block_size", "vocab_size", "n_layer", "n_head", "n_embd", "bias", "tied", "positions", "mlp"};
         if (!known.count(it.key()) && !it.value().is_number())  // numbers such as nanoGPT's dropout do not shape the model
             field_error("config." + message_text(it.key()),
-                        "unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions "
+                        "unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp "
                         "(numbers such as dropout are ignored)");
     }
     return entry;
@@ -371,6 +376,7 @@ Model read_model(std::string_view bytes, std::string_view vocab_json, std::size_
         infer_from_shapes(config, tensors, n_head_entry);
     }
     if (!entry.has_bias) config.bias = tensors.any_bias;
+    if (!entry.has_mlp) config.mlp = tensors.any_mlp;
 
     const TensorInfo* wte = tensors.find(kWte);
     const TensorInfo* lm_head = tensors.find(kLmHead);
@@ -422,6 +428,8 @@ Model read_model(std::string_view bytes, std::string_view vocab_json, std::size_
         if (used.count(name)) continue;
         if (ends_with(name, ".bias") && !config.bias)
             field_error(file_name(*t), "expected no bias tensors (config.bias is false)");
+        if (!config.mlp && (name.find(".mlp.") != std::string::npos || name.find(".ln_2.") != std::string::npos))
+            field_error(file_name(*t), "expected no MLP tensors (config.mlp is false: attention-only)");
         if (name == kWpe && config.positions != Positions::learned)
             field_error(file_name(*t), std::string("expected no position table (config.positions is \"") +
                                            positions_name(config.positions) + "\")");
@@ -463,6 +471,9 @@ void detail::write_model_config(json::Writer& out, const ModelConfig& c) {
     out.key("tied"); out.boolean(c.tied);
     if (c.positions != Positions::learned) {  // absent: learned, as in nanoGPT's GPTConfig
         out.key("positions"); out.string(positions_name(c.positions));
+    }
+    if (!c.mlp) {  // absent: every block has its MLP
+        out.key("mlp"); out.boolean(false);
     }
     out.end_object();
 }

@@ -75,6 +75,8 @@ void check_ablation(const Ablation& a, const ModelConfig& mc) {
         if (head < 0 || head >= mc.n_head)
             field_error(field, "expected a head from 0 to " + std::to_string(mc.n_head - 1) + ", got " + std::to_string(head));
     }
+    if (!mc.mlp && !a.mlp.empty())
+        field_error("ablation.mlp", "expected no layers: the model is attention-only (its blocks have no MLP)");
     for (const auto& [name, layers] : {std::pair{"ablation.attention", &a.attention}, std::pair{"ablation.mlp", &a.mlp}})
         for (std::size_t k = 0; k < layers->size(); ++k)
             if ((*layers)[k] < 0 || (*layers)[k] >= mc.n_layer)
@@ -149,7 +151,7 @@ std::shared_ptr<const PackedWeights> pack_weights(const Model& model) {
     auto out = std::make_shared<PackedWeights>();
     out->params = model.params.data();
     out->count = model.params.size();
-    for (int l = 0; l < mc.n_layer; ++l) {
+    for (int l = 0; l < mc.n_layer && mc.mlp; ++l) {
         out->fc.emplace_back(kernels::packed_size(C, 4 * C));
         kernels::pack_transposed(out->fc.back().data(), p.fcw + static_cast<std::size_t>(l) * 4 * C * C, C, C, 4 * C);
         out->fcproj.emplace_back(kernels::packed_size(4 * C, C));
@@ -221,6 +223,15 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k,
         if (contains(ablation.attention, l)) std::fill(layer.attn_out.begin(), layer.attn_out.end(), 0.0f);
         layer.residual_mid = matrix(T, C);
         gpt::residual_forward(layer.residual_mid.data(), x.data(), layer.attn_out.data(), TC);
+        if (!mc.mlp) {  // attention-only: the MLP adds nothing (ln_2, mlp_pre and mlp_post stay empty)
+            layer.ln_2 = layer.mlp_pre = layer.mlp_post = matrix(0, 0);
+            layer.mlp_out = matrix(T, C);
+            std::fill(layer.mlp_out.begin(), layer.mlp_out.end(), 0.0f);
+            layer.residual_out = layer.residual_mid;
+            x = layer.residual_out;
+            out.layers.push_back(std::move(layer));
+            continue;
+        }
         // the MLP
         layer.ln_2 = matrix(T, C);
         gpt::layernorm_forward(layer.ln_2.data(), mean.data(), rstd.data(), layer.residual_mid.data(), p.ln2w + l * C, p.ln2b + l * C, T, C);

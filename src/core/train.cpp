@@ -59,6 +59,12 @@ int context_at(const TrainConfig& c, int step) {
     return static_cast<int>(std::min<long long>(static_cast<long long>(c.context_start) << k, c.block_size));
 }
 
+double training_flops_per_token(const ModelConfig& c, int T) {
+    const double C = c.n_embd, L = c.n_layer, V = c.vocab_size;
+    const double block = c.mlp ? 12.0 * C * C : 4.0 * C * C;  // c_attn 3C², attn.c_proj C², the MLP 8C²
+    return 6.0 * (L * block + V * C) + 12.0 * L * T * C;
+}
+
 double clip_gradients(std::vector<float>& grads, float max_norm) {
     double sum = 0.0;
     for (float g : grads) sum += static_cast<double>(g) * g;

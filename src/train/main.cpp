@@ -149,14 +149,6 @@ std::string clock_text(double seconds) {
     return buf;
 }
 
-// FLOPs of one training token: 6 per parameter use in the matmuls (forward 2, backward 4),
-// wte counted once as the unembedding, plus attention's Q·Kᵀ and att·V over the full T×T the
-// kernels compute (12·L·T·C: 2 matmuls, forward and twice backward).
-double flops_per_token(const ModelConfig& c, int T) {
-    const double C = c.n_embd, L = c.n_layer, V = c.vocab_size;
-    return 6.0 * (L * 12.0 * C * C + V * C) + 12.0 * L * T * C;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,7 +193,7 @@ int main(int argc, char** argv) {
             const StepStats st = trainer.step();
             window_ms += st.ms;
             window_tokens += static_cast<long long>(st.rows) * st.T;
-            window_flops += static_cast<double>(st.rows) * st.T * flops_per_token(mc, st.T);
+            window_flops += static_cast<double>(st.rows) * st.T * training_flops_per_token(mc, st.T);
             tokens_seen = st.tokens;
             const bool last = it + 1 == opt.train.max_iters;
             if (st.step % 10 == 0 || st.step == 1 || last) {

@@ -59,7 +59,8 @@ attnviz::Model load(const std::string& file, const std::string& vocab_file = "")
 using namespace attnviz;
 
 TEST_CASE("GPT logits, loss and every gradient equal PyTorch's — three AdamW steps give torch's parameters", "[gpt][fixtures]") {
-    for (const std::string name : {"gpt_tiny", "gpt_tiny_untied_nobias", "gpt_tiny_alibi", "gpt_tiny_rope"}) {
+    for (const std::string name : {"gpt_tiny", "gpt_tiny_untied_nobias", "gpt_tiny_alibi", "gpt_tiny_rope",
+                                 "gpt_tiny_attention_only"}) {
         INFO(name);
         const nlohmann::json fx = nlohmann::json::parse(read_file(name + ".json"));
         Model model = load(name + ".safetensors");

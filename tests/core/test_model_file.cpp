@@ -245,6 +245,44 @@ TEST_CASE("model_file: an ALiBi or RoPE model has no position table and says so 
   }
 }
 
+TEST_CASE("model_file: an attention-only model has no ln_2 or mlp tensors and says so in its config", "[model_file]") {
+    ModelConfig c = tiny_config(true, true);
+    c.mlp = false;
+    Vocabulary vocab{{"<|unk|>", "<|bos|>", "\n", "a", "\"q\\", "注"}, 0, 1};
+    attnviz::Expected<Model> made = attnviz::init_model(c, vocab, 3);
+    REQUIRE(made.ok());
+    // per layer: ln_2 (2C) and the MLP (4C·C + 4C + C·4C + C) fewer, C = 4
+    CHECK(made.value().params.size() == attnviz::parameter_count(tiny_config(true, true)) - 2 * (8 + 64 + 16 + 64 + 4));
+    CHECK(made.value().tensors().fcw == nullptr);
+    CHECK(made.value().tensors().ln2w == nullptr);
+    const std::string file = attnviz::save_model(made.value());
+    const Model loaded = must_load(file);
+    require_same(loaded, made.value());
+    CHECK(!loaded.config.mlp);
+    CHECK(attnviz::save_model(loaded) == file);
+    const Parts parts = split(file);
+    for (const auto& e : parts.entries) {
+        CHECK(e.name.find(".mlp.") == std::string::npos);
+        CHECK(e.name.find(".ln_2.") == std::string::npos);
+    }
+    CHECK(parts.metadata.at("config") ==
+          R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"bias":true,"tied":true,"mlp":false})");
+
+    // a file whose config says attention-only but holds an MLP is refused, naming the tensor
+    const std::string with_mlp = attnviz::save_model(tiny_model(true, true));
+    Parts p = split(with_mlp);
+    p.metadata["config"] = R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"bias":true,"tied":true,"mlp":false})";
+    CHECK(load_error(build(p)) == "transformer.h.0.ln_2.bias: expected no MLP tensors (config.mlp is false: attention-only)");
+
+    // without a config entry (a nanoGPT-shaped file), no ln_2 and mlp tensors means attention-only
+    Parts bare = split(file);
+    bare.metadata.erase("config");
+    bare.metadata["n_head"] = "2";
+    const Model inferred = must_load(build(bare));
+    CHECK(!inferred.config.mlp);
+    CHECK(inferred.params == made.value().params);
+}
+
 TEST_CASE("model_file: a file's header, byte for byte", "[model_file]") {
     // Hand-built: V 2, Tmax 2, C 1, one layer, one head, no biases, tied; params[i] = i.
     Model m;
@@ -282,7 +320,7 @@ TEST_CASE("model_file: a file's header, byte for byte", "[model_file]") {
 }
 
 TEST_CASE("model_file: the fixtures' attnviz files load and save back to the same bytes", "[model_file]") {
-    for (const char* stem : {"gpt_tiny", "gpt_tiny_untied_nobias", "gpt_tiny_alibi", "gpt_tiny_rope"}) {
+    for (const char* stem : {"gpt_tiny", "gpt_tiny_untied_nobias", "gpt_tiny_alibi", "gpt_tiny_rope", "gpt_tiny_attention_only"}) {
         INFO(stem);
         const std::string file = read_bytes(kModelDir / (std::string(stem) + ".safetensors"));
         const Json fixture = Json::parse(read_bytes(kModelDir / (std::string(stem) + ".json")));
@@ -295,6 +333,7 @@ TEST_CASE("model_file: the fixtures' attnviz files load and save back to the sam
         CHECK(m.config.n_embd == c.at("n_embd").get<int>());
         CHECK(m.config.bias == c.at("bias").get<bool>());
         CHECK(m.config.tied == c.at("tied").get<bool>());
+        CHECK(m.config.mlp == c.value("mlp", true));
         CHECK(m.vocab.tokens == fixture.at("vocab").get<std::vector<std::string>>());
         REQUIRE(m.vocab.unk >= 0);
         REQUIRE(m.vocab.bos >= 0);
@@ -554,12 +593,12 @@ TEST_CASE("model_file: tensor and config errors name the tensor or field", "[mod
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"bias":1})")) ==
               "config.bias: expected true or false, got 1");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"name":"x"})")) ==
-              "config.name: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions "
+              "config.name: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp "
               "(numbers such as dropout are ignored)");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":3,"n_embd":4})")) ==
               "n_head: expected a divisor of n_embd (4), got 3");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"n_layer_x":[]})")) ==
-              "config.n_layer_x: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions "
+              "config.n_layer_x: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp "
               "(numbers such as dropout are ignored)");
         // nanoGPT's GPTConfig: dropout (and any other number) is ignored; bias and tied come from the tensors
         const Model m = must_load(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"dropout":0.1})"));

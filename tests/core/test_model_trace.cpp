@@ -49,6 +49,9 @@ double relative_error(const Matrix& got, const std::vector<float>& want) {
     return worst / scale;
 }
 
+// The same shape and the same values, element for element.
+bool same(const Matrix& a, const Matrix& b) { return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin()); }
+
 ModelTrace must_trace(const Model& model, const ModelTraceOptions& options) {
     Expected<ModelTrace> t = model_trace(model, options);
     if (!t) FAIL(t.error());
@@ -108,6 +111,27 @@ TEST_CASE("ALiBi and RoPE models: model_trace's logits equal the training pass's
         for (int h = 0; h < mc.n_head; ++h)
             CHECK(layer.attention.heads[h].alibi_slope == (positions == Positions::alibi ? alibi_slope(h, mc.n_head) : 0.0));
   }
+}
+
+TEST_CASE("an attention-only model: model_trace's logits equal the training pass's and PyTorch's — it has no MLP to switch off", "[model_trace]") {
+    const Model m = fixture_model("gpt_tiny_attention_only.safetensors");
+    REQUIRE(!m.config.mlp);
+    const ModelTrace t = must_trace(m, {"the cat", true, 3, {}});
+    const double err = relative_error(t.logits, forward_logits(m, t.tokens.ids));
+    INFO("relative difference " << err);
+    CHECK(err < 1e-5);
+    for (const LayerTrace& layer : t.layers) {
+        CHECK(layer.mlp_pre.size() == 0);
+        for (float v : layer.mlp_out) CHECK(v == 0.0f);
+        CHECK(same(layer.residual_out, layer.residual_mid));
+    }
+    const std::shared_ptr<const PackedWeights> packed = pack_weights(m);
+    Expected<ModelTrace> p = model_trace(m, {"the cat", true, 3, {}}, packed.get());
+    REQUIRE(p.ok());
+    CHECK(same(p.value().logits, t.logits));
+    Ablation a;
+    a.mlp = {0};
+    CHECK(model_trace(m, {"the", true, 3, a}).error() == "ablation.mlp: expected no layers: the model is attention-only (its blocks have no MLP)");
 }
 
 TEST_CASE("predictions: top-k sorted, probabilities from the logits, the loss of each next token", "[model_trace]") {
@@ -373,9 +397,6 @@ TEST_CASE("the shipped model loads, matches its card (config, parameters, head r
 }
 
 TEST_CASE("weights packed once (pack_weights) give the same trace and logit lens, bit for bit, as packing per call", "[model_trace]") {
-    const auto same = [](const Matrix& a, const Matrix& b) {
-        return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
-    };
     const auto check = [&](const Model& model, const ModelTraceOptions& options, const PackedWeights* packed) {
         const ModelTrace plain = must_trace(model, options);
         Expected<ModelTrace> fast = model_trace(model, options, packed);

@@ -51,6 +51,8 @@ struct ModelConfig {
     bool bias       = true;  // Linear and LayerNorm biases (nanoGPT's `bias`); false: they stay 0 and are not trained
     bool tied       = true;  // lm_head is wte (nanoGPT's weight tying); false: its own (V, C) tensor
     Positions positions = Positions::learned;
+    bool mlp        = true;  // each block's MLP (ln_2, c_fc, GELU, c_proj); false: attention-only, x += attn(ln_1(x))
+                             // alone, and the file has no ln_2 / mlp tensors
 };
 
 // ALiBi's slope of head h of n_head.
@@ -104,7 +106,7 @@ struct ParameterTensors {
     float* qkvb;      // (L, 3C)       transformer.h.{l}.attn.c_attn.bias
     float* attprojw;  // (L, C, C)     transformer.h.{l}.attn.c_proj.weight
     float* attprojb;  // (L, C)        transformer.h.{l}.attn.c_proj.bias
-    float* ln2w;      // (L, C)        transformer.h.{l}.ln_2.weight
+    float* ln2w;      // (L, C)        transformer.h.{l}.ln_2.weight (ln2w … fcprojb nullptr when attention-only)
     float* ln2b;      // (L, C)        transformer.h.{l}.ln_2.bias
     float* fcw;       // (L, 4C, C)    transformer.h.{l}.mlp.c_fc.weight
     float* fcb;       // (L, 4C)       transformer.h.{l}.mlp.c_fc.bias

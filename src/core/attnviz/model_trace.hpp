@@ -55,10 +55,10 @@ struct LayerTrace {
     Matrix attn_out;       // (T, C)   what the attention adds to the residual: attention.output, or the
                            //          ablated version (heads switched off: their columns of concat zeroed)
     Matrix residual_mid;   // (T, C)   residual_in + attn_out
-    Matrix ln_2;           // (T, C)   the MLP's input
+    Matrix ln_2;           // (T, C)   the MLP's input (ln_2, mlp_pre, mlp_post empty (0 × 0) when attention-only)
     Matrix mlp_pre;        // (T, 4C)  c_fc's output, before GELU
     Matrix mlp_post;       // (T, 4C)  after GELU
-    Matrix mlp_out;        // (T, C)   what the MLP adds (c_proj's output; 0 when the MLP is switched off)
+    Matrix mlp_out;        // (T, C)   what the MLP adds (c_proj's output; 0 when the MLP is switched off or absent)
     Matrix residual_out;   // (T, C)   residual_mid + mlp_out
 };
 

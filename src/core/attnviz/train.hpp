@@ -62,6 +62,11 @@ float learning_rate_at(const TrainConfig& config, int step);
 // The window length step `step` trains on (block_size, or shorter during the context warm-up).
 int context_at(const TrainConfig& config, int step);
 
+// FLOPs of one training token (forward and backward) at context T: 6 per parameter use in the
+// matmuls (forward 2, backward 4), wte counted once as the unembedding, plus attention's Q·Kᵀ
+// and att·V over the full T×T the kernels compute (12·L·T·C: 2 matmuls, forward and twice backward).
+double training_flops_per_token(const ModelConfig& config, int T);
+
 // torch.nn.utils.clip_grad_norm_: the global L2 norm of `grads` (summed in double, in order);
 // when max_norm > 0, every gradient is multiplied by min(1, max_norm / (norm + 1e-6)).
 // Returns the norm before clipping.

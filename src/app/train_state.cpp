@@ -1,0 +1,136 @@
+// train_state — the Train view's run: commands to the training worker and what comes back.
+//
+// The worker (web/train_worker.js) owns the TaskSession; the page only keeps what it sent: the
+// SessionHistory the view draws. Commands and events are small JSON documents; a snapshot's
+// attention crosses as floats (page.cpp).
+#include <nlohmann/json.hpp>
+
+#include "app.hpp"
+#include "attnviz/json.hpp"
+#include "page.hpp"
+
+namespace attnviz::app {
+
+void train_start(AppState& state) {
+    TrainState& t = state.train;
+    if (const std::string e = check_session(t.settings); !e.empty()) {  // refused before anything starts
+        t.status = TrainStatus::failed;
+        t.message = e;
+        return;
+    }
+    t.run = t.settings;
+    t.history.clear();
+    t.scrub = -1;
+    t.steps_per_s = t.tokens_per_s = t.gflops = 0;
+    t.message.clear();
+    t.status = TrainStatus::starting;
+    ++t.version;
+    const nlohmann::json command = {{"cmd", "start"}, {"settings", session_settings_json(t.run)}, {"stop_at", t.stop_at}};
+    page_train_post(command.dump());
+}
+
+void train_command(AppState& state, const char* cmd) {
+    TrainState& t = state.train;
+    const std::string c = cmd;
+    if (c == "reset") {
+        if (t.status == TrainStatus::running || t.status == TrainStatus::starting) page_train_post(R"({"cmd":"stop"})");
+        t.status = TrainStatus::idle;
+        t.history.clear();
+        t.message.clear();
+        t.stop_at = 0;
+        t.scrub = -1;
+        ++t.version;
+        return;
+    }
+    if (c == "resume") t.stop_at = 0;
+    if (c == "open" || c == "export") {
+        page_train_post(nlohmann::json{{"cmd", "save"}, {"purpose", c}}.dump());
+        return;
+    }
+    if (c == "pause" && t.status == TrainStatus::running) t.status = TrainStatus::paused;
+    if (c == "resume" && t.status == TrainStatus::paused) t.status = TrainStatus::running;
+    if (c == "step") t.status = TrainStatus::paused;
+    page_train_post(nlohmann::json{{"cmd", c}}.dump());
+}
+
+void train_message(AppState& state, const std::string& json) {
+    TrainState& t = state.train;
+    Expected<nlohmann::json> parsed = parse_json_strict(json);
+    if (!parsed || !parsed.value().is_object()) return;
+    const nlohmann::json& m = parsed.value();
+    const std::string type = m.value("type", "");
+    const std::string message = m.contains("message") && m["message"].is_string() ? m["message"].get<std::string>() : "";
+    if (type == "started" && t.status == TrainStatus::starting) {
+        t.status = TrainStatus::running;
+    } else if (type == "error") {
+        t.status = TrainStatus::failed;
+        t.message = message;
+    } else if (type == "died") {
+        if (t.status == TrainStatus::idle) return;  // no run was using it
+        t.status = TrainStatus::died;
+        t.message = message + ". Restart trains the same settings again in a new worker.";
+    }
+}
+
+void train_snapshot(AppState& state, const std::string& json, std::vector<float> attention) {
+    TrainState& t = state.train;
+    if (t.status == TrainStatus::idle || t.status == TrainStatus::failed || t.status == TrainStatus::died) return;  // a dropped run's
+    Expected<nlohmann::json> parsed = parse_json_strict(json);
+    if (!parsed || !parsed.value().is_object() || !parsed.value().contains("snapshot")) return;
+    const nlohmann::json& m = parsed.value();
+    Expected<SessionSnapshot> snap = read_session_snapshot(m["snapshot"].dump(), std::move(attention));
+    if (!snap) {
+        t.status = TrainStatus::failed;
+        t.message = "the worker sent a snapshot the page could not read (" + snap.error() + ")";
+        return;
+    }
+    std::vector<std::pair<int, float>> losses;
+    if (m.contains("losses") && m["losses"].is_array())
+        for (const auto& point : m["losses"])
+            if (point.is_array() && point.size() == 2 && point[0].is_number_integer() && point[1].is_number())
+                losses.emplace_back(point[0].get<int>(), point[1].get<float>());
+    t.history.add_losses(losses);
+    if (m.contains("throughput") && m["throughput"].is_object() && !losses.empty()) {
+        const nlohmann::json& r = m["throughput"];
+        t.steps_per_s = r.value("steps_per_s", 0.0);
+        t.tokens_per_s = r.value("tokens_per_s", 0.0);
+        t.gflops = r.value("gflops", 0.0);
+    }
+    t.history.add(std::move(snap.value()));
+    ++t.snapshots;
+    ++t.version;
+    const bool running = m.value("running", false);
+    if (m.value("diverged", false)) {
+        t.status = TrainStatus::diverged;
+        t.message = m.value("stop_reason", "");
+    } else if (m.value("finished", false)) {
+        t.status = TrainStatus::finished;
+        t.message.clear();
+    } else if (t.status == TrainStatus::starting || t.status == TrainStatus::running) {
+        t.status = running ? TrainStatus::running : TrainStatus::paused;
+    }
+}
+
+void train_file(AppState& state, const std::string& bytes, const std::string& purpose) {
+    TrainState& t = state.train;
+    const int step = t.history.kept().empty() ? 0 : t.history.kept().back().step;
+    const std::string name = std::string("attnviz_") + task_name(t.run.task.kind) + "_" + std::to_string(t.run.n_layer) + "L_step" +
+                             std::to_string(step);
+    if (purpose == "export") {
+        page_download(name + ".safetensors", "application/octet-stream", bytes);
+        page_notify("Weights exported as " + name + ".safetensors (open it with the model picker to load it back)");
+        return;
+    }
+    const std::string error = model_loaded(state, bytes, name, false);
+    if (!error.empty()) {
+        page_notify("The trained model could not open: " + error);
+        return;
+    }
+    t.opened_model = name;
+    set_source(state, Source::model);
+    state.view = View::atlas;
+    state.view_forced = true;
+    page_notify("Opened " + name + " in every view");
+}
+
+}  // namespace attnviz::app
