@@ -3,7 +3,7 @@
 // Needs no cross-origin isolation: one thread, no shared memory.
 //
 // Messages from the page:
-//   {cmd: 'start', settings, stop_at}   a new session (settings: the core's JSON); runs until stop_at
+//   {cmd: 'start', settings, stop_at, run}   a new session (settings: the core's JSON; run: the page's id); runs until stop_at
 //                                       steps (0: until max_steps), then pauses
 //   {cmd: 'pause'} / {cmd: 'resume'}    stop (with a snapshot) / go on stepping
 //   {cmd: 'stop'}                       stop, nothing sent (the page dropped the run)
@@ -11,8 +11,8 @@
 //   {cmd: 'save', purpose}              the model as a safetensors file, for 'open' or 'export'
 // Messages to the page:
 //   {type: 'ready', build} / {type: 'died', message}   (then the worker closes)
-//   {type: 'started'} / {type: 'error', message}
-//   {type: 'snapshot', json, attention: Float32Array}   json: tw_snapshot's, with "running"
+//   {type: 'started', run} / {type: 'error', message, run}
+//   {type: 'snapshot', json, attention: Float32Array}   json: tw_snapshot's, with "running" and "run"
 //   {type: 'model', purpose, bytes: Uint8Array}
 'use strict';
 
@@ -26,6 +26,7 @@ let running = false;
 let stopAt = 0;
 let timer = null;
 let step = 0;    // steps taken, as the core last said
+let run = 0;     // the page's id of the run: every message about it carries it
 
 function call(name, str) {
   const size = core.lengthBytesUTF8(str) + 1;
@@ -39,7 +40,7 @@ function call(name, str) {
 }
 
 function sendSnapshot() {
-  const json = core.UTF8ToString(core._tw_snapshot()).replace(/}$/, ',"running":' + running + '}');
+  const json = core.UTF8ToString(core._tw_snapshot()).replace(/}$/, ',"running":' + running + ',"run":' + run + '}');
   const n = core._tw_attention_size();
   const at = core._tw_attention() >> 2;
   const attention = core.HEAPF32.slice(at, at + n);
@@ -79,14 +80,15 @@ function handle(m) {
   if (m.cmd === 'start') {
     running = false;
     if (timer) clearTimeout(timer);
+    run = m.run || 0;
     const err = call('tw_start', m.settings);
     if (err) {
-      self.postMessage({ type: 'error', message: err });
+      self.postMessage({ type: 'error', message: err, run });
       return;
     }
     stopAt = m.stop_at || 0;
     step = 0;
-    self.postMessage({ type: 'started' });
+    self.postMessage({ type: 'started', run });
     running = true;
     sendSnapshot();  // step 0: the untrained heads
     timer = setTimeout(slice, 0);

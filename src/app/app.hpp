@@ -117,16 +117,20 @@ const char* train_status_name(TrainStatus status);  // "idle", "running", …
 struct TrainState {
     SessionSettings settings = default_session(TaskKind::induction);  // the form being edited
     SessionSettings run;                    // the settings of the run shown (set by Start)
+    int run_id = 0;                         // bumps with every Start: snapshots of an earlier run still in flight are dropped
     TrainStatus status = TrainStatus::idle;
     std::string message;                    // why it failed, stopped or died; empty otherwise
     int stop_at = 0;                        // a link's step count: pause there (0: run to max_steps)
     SessionHistory history;                 // what the run has sent so far
+    std::string reference_label;            // the run before this one on the same task, drawn in grey on the curves; empty: none
+    std::vector<CurvePoint> reference;      // its curve points
     std::uint64_t version = 0;              // bumps with every snapshot (heatmap textures key on it)
     int scrub = -1;                         // the kept snapshot shown, -1: the newest
     double steps_per_s = 0, tokens_per_s = 0, gflops = 0;  // over the last snapshot's steps
     long long snapshots = 0;                // snapshots received (test hook)
     std::string opened_model;               // the name the last "Open in views" gave the trained model
     bool pending_start = false;             // a link asked for a run: start it once the page is ready
+    bool focus_heads = false;               // scroll the view to the heads next frame (a lesson step about them)
 };
 
 struct AppState {

@@ -428,7 +428,8 @@ std::string state_json(const AppState& state) {
     nlohmann::json train = {{"status", train_status_name(t.status)}, {"message", t.message}, {"snapshots", t.snapshots},
                             {"settings", nlohmann::json::parse(session_settings_json(t.settings))},
                             {"steps_per_s", t.steps_per_s}, {"tokens_per_s", t.tokens_per_s}, {"gflops", t.gflops},
-                            {"kept", t.history.kept().size()}, {"scrub", t.scrub}, {"opened_model", t.opened_model}};
+                            {"kept", t.history.kept().size()}, {"scrub", t.scrub}, {"opened_model", t.opened_model},
+                            {"reference", t.reference_label}};
     if (!t.history.kept().empty()) {
         const SessionSnapshot& last = t.history.kept().back();
         train["step"] = last.step;

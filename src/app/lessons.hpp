@@ -26,6 +26,7 @@ struct LessonStep {
     bool model = false;                  // the trained model reads config.text (the lab's options do not apply)
     int layer = 0;                       // with the model: the layer the per-head views show
     Ablation ablation;                   // with the model: what is switched off
+    std::optional<SessionSettings> train;  // the Train view: a run to start on entering the step (none: the run goes on)
 };
 
 struct Lesson {

@@ -16,7 +16,13 @@ namespace attnviz::app {
 namespace {
 
 void apply_step(AppState& state, const LessonStep& step) {
-    if (step.model) {  // the trained model on the step's text; the lab's config stays as it was
+    if (step.train) {  // a run in the Train view; the lab and the model stay as they were
+        state.train.settings = *step.train;
+        state.train.stop_at = 0;
+        train_start(state);
+    } else if (step.view == View::train) {  // a step about the run under way: its heads
+        state.train.focus_heads = true;
+    } else if (step.model) {  // the trained model on the step's text; the lab's config stays as it was
         state.text = step.config.text.value_or(kModelSentence);
         set_source(state, Source::model);
         state.model.layer = step.layer;
@@ -25,7 +31,7 @@ void apply_step(AppState& state, const LessonStep& step) {
         state.model.selected_position = -1;
         state.dirty = true;
         state.reset_widgets = true;
-    } else {
+    } else if (step.view != View::train) {
         apply_config(state, step.config);
     }
     state.view = step.view;
@@ -106,9 +112,10 @@ void panel_lesson(AppState& state) {
     record_item(state, "lesson_prev");
     ImGui::SameLine();
     ImGui::Text("step %d of %d", ls.step + 1, n);
-    ImGui::SameLine();
+    const char* next_label = ls.step + 1 == n ? "Next lesson →" : "Next →";
+    same_line_if_fits(ImGui::CalcTextSize(next_label).x + 2 * ImGui::GetStyle().FramePadding.x);
     ImGui::BeginDisabled(last);
-    if (ImGui::Button(ls.step + 1 == n ? "Next lesson →" : "Next →")) go(state, +1);
+    if (ImGui::Button(next_label)) go(state, +1);
     ImGui::EndDisabled();
     record_item(state, "lesson_next");
     ImGui::Separator();
@@ -128,7 +135,7 @@ void panel_lesson(AppState& state) {
         ImGui::PopStyleColor();
     }
     ImGui::Spacing();
-    trace_facts(state);
+    if (step.view != View::train) trace_facts(state);  // the lab's factors; a training step's numbers are in the Train view
     if (ImGui::SmallButton("Show the example again")) apply_step(state, step);
     record_item(state, "lesson_reapply");
     ImGui::EndChild();

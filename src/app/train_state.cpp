@@ -18,6 +18,15 @@ void train_start(AppState& state) {
         t.message = e;
         return;
     }
+    const TaskSpec& before = t.run.task, now = t.settings.task;
+    t.reference.clear();
+    t.reference_label.clear();
+    if (!t.history.curve().empty() && before.kind == now.kind && before.symbols == now.symbols && before.length == now.length) {
+        // the run before on the same task, kept on the curves for comparison
+        t.reference = t.history.curve();
+        t.reference_label = "before: " + std::to_string(t.run.n_layer) + (t.run.n_layer == 1 ? " layer, " : " layers, ") +
+                            task_name(t.run.task.kind) + (t.run.mlp ? ", MLP" : "");
+    }
     t.run = t.settings;
     t.history.clear();
     t.scrub = -1;
@@ -25,7 +34,8 @@ void train_start(AppState& state) {
     t.message.clear();
     t.status = TrainStatus::starting;
     ++t.version;
-    const nlohmann::json command = {{"cmd", "start"}, {"settings", session_settings_json(t.run)}, {"stop_at", t.stop_at}};
+    ++t.run_id;
+    const nlohmann::json command = {{"cmd", "start"}, {"settings", session_settings_json(t.run)}, {"stop_at", t.stop_at}, {"run", t.run_id}};
     page_train_post(command.dump());
 }
 
@@ -36,6 +46,8 @@ void train_command(AppState& state, const char* cmd) {
         if (t.status == TrainStatus::running || t.status == TrainStatus::starting) page_train_post(R"({"cmd":"stop"})");
         t.status = TrainStatus::idle;
         t.history.clear();
+        t.reference.clear();
+        t.reference_label.clear();
         t.message.clear();
         t.stop_at = 0;
         t.scrub = -1;
@@ -60,6 +72,7 @@ void train_message(AppState& state, const std::string& json) {
     const nlohmann::json& m = parsed.value();
     const std::string type = m.value("type", "");
     const std::string message = m.contains("message") && m["message"].is_string() ? m["message"].get<std::string>() : "";
+    if (m.value("run", t.run_id) != t.run_id) return;  // about an earlier run
     if (type == "started" && t.status == TrainStatus::starting) {
         t.status = TrainStatus::running;
     } else if (type == "error") {
@@ -78,6 +91,7 @@ void train_snapshot(AppState& state, const std::string& json, std::vector<float>
     Expected<nlohmann::json> parsed = parse_json_strict(json);
     if (!parsed || !parsed.value().is_object() || !parsed.value().contains("snapshot")) return;
     const nlohmann::json& m = parsed.value();
+    if (m.value("run", -1) != t.run_id) return;  // sent before the worker had the latest Start
     Expected<SessionSnapshot> snap = read_session_snapshot(m["snapshot"].dump(), std::move(attention));
     if (!snap) {
         t.status = TrainStatus::failed;

@@ -137,7 +137,7 @@ bool int_field(AppState& state, const char* label, const char* id, int* value, i
     ImGui::TextUnformatted(label);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
     ImGui::SameLine(ImGui::GetFontSize() * 7);
-    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
     const bool changed = ImGui::InputInt(id, value, step, step * 4);
     record_text_field(state, id + 2, id, true);
     return changed;
@@ -243,7 +243,7 @@ void controls(AppState& state) {
         std::snprintf(line, sizeof line, "%s", t.status == TrainStatus::starting ? "starting the training worker…" : train_status_name(t.status));
     }
     same_line_if_fits(ImGui::CalcTextSize(line).x);
-    ImGui::TextUnformatted(line);
+    ImGui::TextWrapped("%s", line);
     state.readout["train_status"] = line;
     if (t.status == TrainStatus::running || t.steps_per_s > 0) {
         hint_text("%.0f steps/s · %.0f tokens/s · %.2f GFLOP/s (the worker's core, one thread)", t.steps_per_s, t.tokens_per_s, t.gflops);
@@ -257,12 +257,13 @@ void controls(AppState& state) {
     if (t.history.kept().empty()) return;
     const bool settled = t.status != TrainStatus::running && t.status != TrainStatus::starting;
     ImGui::BeginDisabled(!settled);
+    const auto button_width = [](const char* label) { return ImGui::CalcTextSize(label).x + 2 * ImGui::GetStyle().FramePadding.x; };
     if (ImGui::Button("Open in every view")) train_command(state, "open");
     record_item(state, "train_open");
-    ImGui::SameLine();
+    same_line_if_fits(button_width("Export weights"));
     if (ImGui::Button("Export weights")) train_command(state, "export");
     record_item(state, "train_export");
-    ImGui::SameLine();
+    same_line_if_fits(button_width("Copy run link"));
     if (ImGui::Button("Copy run link")) page_copy_link(state);
     record_item(state, "train_link");
     ImGui::EndDisabled();
@@ -303,8 +304,19 @@ void head_grid(AppState& state, const SessionSnapshot& snap, int shown_index) {
             if (h > 0) ImGui::SameLine(0, gap);
             ImGui::BeginGroup();
             const HeadRoles& r = snap.roles[static_cast<std::size_t>(l) * H + h];
-            ImGui::Text("layer %d head %d", l, h);
-            ImGui::TextDisabled("prev %.2f · ind %.2f", r.previous_token, r.induction);
+            // the tile's two lines, cut at its width (a phone's tiles are narrow): through the draw list, so they
+            // never count as content past the window's edge
+            char title[32], scores[64];
+            std::snprintf(title, sizeof title, tile >= ImGui::CalcTextSize("layer 0 head 0").x ? "layer %d head %d" : "L%d H%d", l, h);
+            std::snprintf(scores, sizeof scores, "prev %.2f · ind %.2f", r.previous_token, r.induction);
+            const ImVec2 at = ImGui::GetCursorScreenPos();
+            const float line = ImGui::GetTextLineHeightWithSpacing();
+            ImDrawList* draw = ImGui::GetWindowDrawList();
+            draw->PushClipRect(at, ImVec2(at.x + tile, at.y + 2 * line), true);
+            draw->AddText(at, ImGui::GetColorU32(ImGuiCol_Text), title);
+            draw->AddText(ImVec2(at.x, at.y + line), ImGui::GetColorU32(ImGuiCol_TextDisabled), scores);
+            draw->PopClipRect();
+            ImGui::Dummy(ImVec2(tile, 2 * line - ImGui::GetStyle().ItemSpacing.y));
             const std::string id = "train_head_" + std::to_string(l) + "_" + std::to_string(h);
             HeatmapSpec spec;
             spec.id = id.c_str();
@@ -340,8 +352,8 @@ void view_train(AppState& state) {
 
     const std::vector<SessionSnapshot>& kept = t.history.kept();
     if (kept.empty()) {
-        hint_text("Press Start. The defaults for each task learn within a minute; try induction with 2 layers to see an induction "
-                  "head appear after a previous-token head.");
+        hint_text("Press Start. The defaults for each task learn within a minute; try induction with 2 layers and watch layer 1's "
+                  "heads become induction heads as the loss drops (or open the lessons: 14 to 16 train here).");
         return;
     }
     const int shown = t.scrub >= 0 && t.scrub < static_cast<int>(kept.size()) ? t.scrub : static_cast<int>(kept.size()) - 1;
@@ -367,20 +379,35 @@ void view_train(AppState& state) {
         accuracy.points.emplace_back(static_cast<float>(p.step), static_cast<float>(100 * p.validation.accuracy));
         sequences.points.emplace_back(static_cast<float>(p.step), static_cast<float>(100 * p.validation.sequences));
     }
-    line_chart(state, "train_loss_chart", "Loss (nats per scored token)", {train_loss, val_loss}, x_max, 0, loss_hi, "%.2f", snap.step,
-               chart_w, chart_h);
+    std::vector<Series> losses = {train_loss, val_loss}, accuracies = {accuracy, sequences};
+    if (!t.reference.empty()) {  // the run before, in grey
+        Series ref_loss{t.reference_label, IM_COL32(120, 120, 128, 200), {}, 2.0f}, ref_accuracy = ref_loss;
+        for (const CurvePoint& p : t.reference) {
+            ref_loss.points.emplace_back(static_cast<float>(p.step), static_cast<float>(p.validation.loss));
+            loss_hi = std::max(loss_hi, static_cast<float>(p.validation.loss));
+            ref_accuracy.points.emplace_back(static_cast<float>(p.step), static_cast<float>(100 * p.validation.accuracy));
+        }
+        losses.insert(losses.begin(), ref_loss);
+        accuracies.insert(accuracies.begin(), ref_accuracy);
+    }
+    line_chart(state, "train_loss_chart", "Loss (nats per scored token)", losses, x_max, 0, loss_hi, "%.2f", snap.step, chart_w, chart_h);
     if (side_by_side) ImGui::SameLine();
-    line_chart(state, "train_accuracy_chart", "Accuracy on the validation set", {accuracy, sequences}, x_max, 0, 100, "%.0f %%", snap.step,
-               chart_w, chart_h);
+    line_chart(state, "train_accuracy_chart", "Accuracy on the validation set", accuracies, x_max, 0, 100, "%.0f %%", snap.step, chart_w,
+               chart_h);
 
     // the heads, at the snapshot shown
     ImGui::Separator();
+    if (t.focus_heads) {  // a lesson step about the heads: bring them into view
+        ImGui::SetScrollHereY(0.0f);
+        t.focus_heads = false;
+    }
     ImGui::Text("Every head on the probe at step %d", snap.step);
     if (ImGui::IsItemHovered())
         ImGui::SetTooltip("The probe is the validation set's first example; rows are queries, columns keys; brighter = more weight");
     const int count = static_cast<int>(kept.size());
     int pick = shown;
-    ImGui::SetNextItemWidth(std::min(ImGui::GetContentRegionAvail().x, ImGui::GetFontSize() * 24));
+    const float latest_w = ImGui::CalcTextSize("Latest").x + 2 * ImGui::GetStyle().FramePadding.x + ImGui::GetStyle().ItemSpacing.x;
+    ImGui::SetNextItemWidth(std::min(ImGui::GetContentRegionAvail().x - latest_w, ImGui::GetFontSize() * 24));
     char scrub_label[64];
     std::snprintf(scrub_label, sizeof scrub_label, "step %d (%d of %d kept)", snap.step, shown + 1, count);
     if (ImGui::SliderInt("##train_scrub", &pick, 0, count - 1, scrub_label)) t.scrub = pick == count - 1 ? -1 : pick;

@@ -47,6 +47,18 @@ test('training in the page: the loss falls, the heads change, frames keep coming
     const before = await training(page);
     assert.equal(before.status, 'idle');
     assert.equal(before.settings.task, 'induction');
+    const sorted = (xs) => [...xs].sort((a, b) => a - b);
+    const pct = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+    const frameTimes = async (what) => {
+      const f0 = await page.evaluate(() => window.attnviz.frame());
+      await page.waitForTimeout(2000);
+      const f1 = await page.evaluate(() => window.attnviz.frame());
+      const stats = await page.evaluate((n) => window.attnviz.frameStats(n), Math.max(2, f1 - f0));
+      console.log(`frames ${what}: ${f1 - f0} in 2 s; work ms p50 ${pct(stats.work_ms, 0.5).toFixed(1)} p95 ${pct(stats.work_ms, 0.95).toFixed(1)}; ` +
+                  `interval ms p50 ${pct(stats.interval_ms, 0.5).toFixed(1)} p95 ${pct(stats.interval_ms, 0.95).toFixed(1)}`);
+      return f1 - f0;
+    };
+    await frameTimes('before training (the Train view, idle)');
     await click(page, (await state(page)).layout.train_start);
     const early = await waitTraining(page, (t) => t.status === 'running' && t.step >= 20, 'the first steps');
     const layout = (await state(page)).layout;
@@ -54,15 +66,8 @@ test('training in the page: the loss falls, the heads change, frames keep coming
     const earlyPixels = await heatmapPixels(page, layout.train_head_0_1);
 
     // frames keep coming while the worker trains
-    const f0 = await page.evaluate(() => window.attnviz.frame());
-    await page.waitForTimeout(2000);
-    const f1 = await page.evaluate(() => window.attnviz.frame());
-    const stats = await page.evaluate((n) => window.attnviz.frameStats(n), Math.max(2, f1 - f0));
-    const sorted = (xs) => [...xs].sort((a, b) => a - b);
-    const pct = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-    console.log(`frames while training: ${f1 - f0} in 2 s; work ms p50 ${pct(stats.work_ms, 0.5).toFixed(1)} p95 ${pct(stats.work_ms, 0.95).toFixed(1)}; ` +
-                `interval ms p50 ${pct(stats.interval_ms, 0.5).toFixed(1)} p95 ${pct(stats.interval_ms, 0.95).toFixed(1)}`);
-    assert.ok(f1 - f0 >= 10, `the page kept drawing (${f1 - f0} frames in 2 s)`);
+    const frames = await frameTimes('while training');
+    assert.ok(frames >= 10, `the page kept drawing (${frames} frames in 2 s)`);
     await screenshot(page, 'train-mid-run-1280');
 
     const later = await waitTraining(page, (t) => t.step >= 300, 'step 300');
@@ -161,6 +166,16 @@ test('after training: the model opens in every view, exported weights load back 
     assert.deepEqual(reloaded.losses, opened.losses);
     const repeatLoss = opened.losses.slice(8).reduce((a, b) => a + b, 0) / opened.losses.slice(8).length;
     console.log(`trained model on "${text}": mean loss on the repeat ${repeatLoss.toFixed(3)} nats`);
+
+    // back to the Train view: the run goes on to its end
+    s = await state(page);
+    assert.equal(await page.evaluate((st) => window.attnviz.setState(st), { config: s.config, ui: { ...s.ui, view: 'train' } }), '');
+    await waitFrames(page, 4);
+    await click(page, (await state(page)).layout.train_resume);
+    await waitTraining(page, (t) => t.status === 'finished', 'the end of the run');
+    await page.mouse.move(5, 5);
+    await waitFrames(page, 4);
+    await screenshot(page, 'train-after-1920');
   } finally {
     await app.close();
   }
@@ -194,6 +209,94 @@ test('bad settings: a diverging learning rate stops with a message, a model too 
     await waitFrames(page, 3);
     await click(page, (await state(page)).layout.train_start);
     await waitTraining(page, (t) => t.status === 'running' && t.step > 5, 'the restarted run');
+  } finally {
+    await app.close();
+  }
+});
+
+test('the training lessons, in presentation mode: an induction head forms, one layer cannot copy, sorting', async () => {
+  const app = await openApp({ width: 1280, height: 720 });
+  const { page } = app;
+  try {
+    await waitFrames(page, 3);
+    let s = await state(page);
+    await click(page, s.layout.presentation_button);
+    s = await state(page);
+    const lesson = async (index, step) => {
+      assert.equal(await page.evaluate((st) => window.attnviz.setState(st), { config: s.config, ui: { ...s.ui, lesson: index, lesson_step: step } }), '');
+      await waitFrames(page, 4);
+      s = await state(page);
+    };
+    const next = async () => {
+      await click(page, s.layout.lesson_next);
+      await waitFrames(page, 4);
+      s = await state(page);
+    };
+    const shoot = async (name) => {
+      await page.mouse.move(5, 5);
+      await waitFrames(page, 4);
+      s = await state(page);
+      await screenshot(page, name);
+      assert.deepEqual(s.overflow, {}, `${name}: content cut off at a window's right edge`);
+    };
+
+    await lesson(13, 0);
+    assert.equal(s.readout.lesson, '14. Watch an induction head form');
+    assert.equal(s.ui.view, 'train');
+    assert.equal(s.training.settings.n_layer, 2);
+    const formed = await waitTraining(page, (t) => t.induction_score >= 0.5 && t.validation.accuracy > 0.9, 'the induction head');
+    console.log(`lesson 14: induction head ${formed.induction_score.toFixed(2)} and accuracy ${formed.validation.accuracy.toFixed(3)} at step ${formed.step}`);
+    await shoot('train-lesson-14-presentation-1280');
+    const snapshots = s.training.snapshots;
+    await next();
+    await next();
+    assert.equal(s.readout.lesson, '14. Watch an induction head form');
+    assert.ok(s.training.snapshots >= snapshots, 'the steps that only explain do not restart the run');
+
+    await next();
+    assert.equal(s.readout.lesson, '15. Why one layer cannot copy');
+    assert.equal(s.training.settings.n_layer, 1);
+    const one = await waitTraining(page, (t) => t.status === 'finished', 'the one-layer run');
+    await next();
+    assert.equal(s.training.reference, 'before: 1 layer, induction');
+    const two = await waitTraining(page, (t) => t.status === 'finished', 'the two-layer run');
+    console.log(`lesson 15: one layer ${one.validation.accuracy.toFixed(3)}, two layers ${two.validation.accuracy.toFixed(3)}`);
+    assert.ok(one.validation.accuracy < 0.5 && two.validation.accuracy > 0.95, 'one layer cannot copy; two can');
+    await shoot('train-lesson-15-presentation-1280');
+
+    await next();
+    assert.equal(s.readout.lesson, '16. Sorting with attention');
+    assert.equal(s.training.settings.task, 'sort');
+    const sorted = await waitTraining(page, (t) => t.status === 'finished', 'the sorting run', 240000);
+    console.log(`lesson 16: sort accuracy ${sorted.validation.accuracy.toFixed(3)} after ${sorted.step} steps`);
+    assert.ok(sorted.validation.accuracy > 0.98);
+    await next();
+    await shoot('train-lesson-16-presentation-1280');
+    assert.deepEqual(app.consoleLines.filter((l) => l.startsWith('pageerror')), []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('the Train view on a phone: the form, the run and the heads fit the width', async () => {
+  const app = await openApp({ width: 390, height: 844, device: { isMobile: true, hasTouch: true, deviceScaleFactor: 1 } });
+  const { page } = app;
+  try {
+    await waitFrames(page, 3);
+    let s = await state(page);
+    assert.equal(await page.evaluate((st) => window.attnviz.setState(st), { config: s.config, ui: { ...s.ui, view: 'train' } }), '');
+    await waitFrames(page, 4);
+    s = await state(page);
+    assert.equal(s.narrow, true);
+    assert.ok(s.layout.train_task && s.layout.train_start, 'the form and Start are drawn');
+    assert.deepEqual(s.overflow, {}, 'the form fits');
+    await screenshot(page, 'train-phone-form-390');
+    assert.equal(await page.evaluate((st) => window.attnviz.setState(st), await linkState(page, { task: 'induction' })), '');
+    await waitTraining(page, (t) => t.step >= 100, 'a running run');
+    await waitFrames(page, 4);
+    s = await state(page);
+    assert.deepEqual(s.overflow, {}, 'the run fits');
+    await screenshot(page, 'train-phone-run-390');
   } finally {
     await app.close();
   }
