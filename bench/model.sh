@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/model.sh [--only ceiling,trace,train,profile] [--shapes issue,shipped] [--rounds N] [--model FILE]
+# bench/model.sh [--only ceiling,trace,tasks,throughput,train,profile] [--shapes issue,shipped] [--rounds N] [--model FILE]
 #
 # The GPT's benchmarks (issue 10), alone or as the last part of bench/run.sh (cmake/dev.sh bench):
 #   - the shipped model's full model trace of 64 and 511 characters (T = 65 and 512 with <|bos|>),
@@ -8,6 +8,8 @@
 #     the shipped model's shape: attnviz wasm (one thread) with tfjs-backend-wasm (one thread) in
 #     the same node process, attnviz native (1 and 2 threads) with Debian's PyTorch (1 and 2
 #     threads), all interleaved step by step;
+#   - issue 12: a 2-layer attention-only model trained on induction and sort until right, and
+#     training throughput on its two small shapes, attnviz wasm and native beside tfjs-backend-wasm;
 #   - the vector ceilings the ratios are taken against, and per-op profiles of attnviz's step.
 # JSON lines in build/bench-results/model.jsonl, tables in build/bench-results/model.txt.
 # About 10 minutes; run it on an otherwise idle machine. `--shapes smoke --only train,profile`

@@ -2,7 +2,7 @@
 // as wasm. Not a test: nothing here asserts a time.
 //
 // Index
-//   1. Shapes             the trained shapes: the shipped model's, and the issue's comparison shape
+//   1. Shapes             the trained shapes: the shipped model's, issue 10's comparison shape, issue 12's two
 //   2. Models and texts   the shipped file (or init_model of its shape), texts of N characters
 //   3. Trace timing       model_trace alone; model_trace_to_json separately
 //   4. Training           a Trainer on a seeded token stream, one step() at a time
@@ -12,9 +12,8 @@
 //   7. Native driver      main(): trace | serve SHAPE THREADS | profile SHAPE THREADS STEPS | ceiling | trace-loop | task NAME
 //   8. Wasm exports       the same, for bench/model_run.mjs (one thread)
 //
-// FLOPs of one training token, as src/train/main.cpp's flops_per_token: 6 per parameter use in
-// the matmuls (forward 2, backward 4), wte counted once as the unembedding, plus attention's
-// Q·Kᵀ and att·V over the full T×T the kernels compute: 6·(12·L·C² + V·C) + 12·L·T·C.
+// FLOPs of one training token: the core's training_flops_per_token (attnviz/train.hpp), which the
+// trainer's command and the page's worker quote too.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -31,6 +30,7 @@
 
 #include "attnviz/model.hpp"
 #include "attnviz/model_trace.hpp"
+#include "attnviz/task_session.hpp"
 #include "attnviz/tasks.hpp"
 #include "attnviz/train.hpp"
 #include "gpt.hpp"      // the operations, re-run one by one by the profile
@@ -69,25 +69,24 @@ double median(std::vector<double> v) {
 struct TrainShape {
     const char* name;
     int n_layer, n_head, n_embd, block_size, vocab_size, batch;
+    bool mlp = true;  // false: attention-only blocks (ModelConfig::mlp)
 };
 // "shipped": the shipped model's shape at its full context (web/models/attnviz_char; cmake/dev.sh
 //            train ends on 4 x 512 after a warm-up on shorter windows, with ALiBi): 8 x 512 with
 //            learned positions here, so that tfjs and PyTorch train the very same model;
 // "issue":   issue 10's comparison shape, where it quotes tfjs-backend-wasm and PyTorch;
-// "smoke":   a tiny one, to check the harness in seconds (bench/model.sh --shapes smoke).
-// Keep bench/train_torch.py's and bench/model_run.mjs's copies of these in step.
+// "smoke":   a tiny one, to check the harness in seconds (bench/model.sh --shapes smoke);
+// "attn2", "mlp4": issue 12's throughput shapes (model_run.mjs's throughput section, against
+//            tfjs-backend-wasm only): 2 attention-only layers, and 4 layers with their MLP.
+// Keep bench/model_run.mjs's copies of these in step, and bench/train_torch.py's of the first three.
 constexpr TrainShape kTrainShapes[] = {
-    {"shipped", 4, 4, 128, 512, 4071, 8}, {"issue", 4, 4, 128, 128, 2000, 16}, {"smoke", 2, 2, 32, 32, 100, 4}};
+    {"shipped", 4, 4, 128, 512, 4071, 8}, {"issue", 4, 4, 128, 128, 2000, 16}, {"smoke", 2, 2, 32, 32, 100, 4},
+    {"attn2", 2, 4, 64, 32, 16, 32, false}, {"mlp4", 4, 4, 96, 64, 256, 16}};
 
 const TrainShape* find_shape(const std::string& name) {
     for (const TrainShape& s : kTrainShapes)
         if (name == s.name) return &s;
     return nullptr;
-}
-
-double flops_per_token(const ModelConfig& c, int T) {
-    const double C = c.n_embd, L = c.n_layer, V = c.vocab_size;
-    return 6.0 * (L * 12.0 * C * C + V * C) + 12.0 * L * T * C;
 }
 
 ModelConfig model_config(const TrainShape& s) {
@@ -97,6 +96,7 @@ ModelConfig model_config(const TrainShape& s) {
     c.n_embd = s.n_embd;
     c.block_size = s.block_size;
     c.vocab_size = s.vocab_size;
+    c.mlp = s.mlp;
     return c;
 }
 
@@ -249,83 +249,77 @@ std::string escape(const std::string& s) {
     return out;
 }
 
-// The issue's model (2 layers, d_model 64, 4 heads, context 32; RoPE; with the MLP: the core has
-// no attention-only model yet), batches of 32 fresh examples, AdamW 3e-3 with a short warm-up.
+// The page's own training session (attnviz/task_session.hpp: what the Train view runs) at the
+// issue's shape: 2 layers, d_model 64, 4 heads, context 32, attention-only (RoPE, an untied
+// lm_head), batches of 32 fresh examples, AdamW 3e-3 with a 20-step warm-up and a cosine decay
+// to a tenth at max_steps.
 struct TaskRun {
     const char* name;
     TaskSpec    spec;
     double      target;     // validation accuracy to reach
+    double      induction;  // and the best head's induction score to reach (the issue: an induction head >= 0.5)
     int         max_steps;
 };
 const TaskRun kTaskRuns[] = {
-    {"induction", {TaskKind::induction, 16, 32}, 0.90, 3000},
-    {"sort", {TaskKind::sort, 16, 16}, 0.99, 6000},
+    {"induction", {TaskKind::induction, 16, 32}, 0.90, 0.5, 3000},
+    {"sort", {TaskKind::sort, 16, 16}, 0.99, 0.0, 6000},
 };
 
-// Trains until the target (checked every 25 steps on 128 validation examples) or max_steps; one
-// JSON line: steps and seconds to the target (training alone, evaluation apart), the accuracy
-// curve, and the heads' best previous-token and induction scores on the role probe at the end.
+double best_induction(const SessionSnapshot& snap) {
+    double best = 0;
+    for (const HeadRoles& h : snap.roles) best = std::max(best, h.induction);
+    return best;
+}
+
+// Trains until the targets (checked every 25 steps by the session's snapshot: accuracy on 128
+// validation examples, the heads' role scores) or max_steps; one JSON line: steps and seconds to the target (training alone,
+// snapshots apart), the accuracy curve, and the heads' best previous-token and induction scores
+// on the role probe at the end.
 std::string task_run_json(const char* name, const char* engine) {
     const TaskRun* run = nullptr;
     for (const TaskRun& r : kTaskRuns)
         if (std::strcmp(r.name, name) == 0) run = &r;
     if (!run) return "{\"error\":\"unknown task run " + escape(name) + "\"}";
-    const TaskSpec& spec = run->spec;
-    ModelConfig mc;
-    mc.block_size = task_context(spec);
-    mc.vocab_size = static_cast<int>(task_vocabulary(spec).tokens.size());
-    mc.n_layer = 2;
-    mc.n_head = 4;
-    mc.n_embd = 64;
-    mc.positions = Positions::rope;
-    Expected<Model> model = init_model(mc, task_vocabulary(spec), 5);
-    if (!model) return "{\"error\":\"" + escape(model.error()) + "\"}";
-    TrainConfig tc;
-    tc.batch_size = 32;
-    tc.block_size = mc.block_size;
-    tc.max_iters = tc.lr_decay_iters = run->max_steps;
-    tc.warmup_iters = 20;
-    tc.learning_rate = 3e-3f;
-    tc.min_lr = 3e-4f;
-    tc.weight_decay = 0.01f;
-    Expected<Trainer> trainer = Trainer::start(std::move(model.value()), tc, {});
-    if (!trainer) return "{\"error\":\"" + escape(trainer.error()) + "\"}";
-    const std::vector<Example> val = validation_set(spec, 1, 128);
-    const int T = mc.block_size;
+    SessionSettings settings = default_session(run->spec.kind);
+    settings.task = run->spec;
+    settings.n_layer = 2;
+    settings.n_head = 4;
+    settings.n_embd = 64;
+    settings.mlp = false;
+    settings.batch_size = 32;
+    settings.learning_rate = 3e-3f;
+    settings.max_steps = run->max_steps;
+    Expected<TaskSession> session = TaskSession::start(settings);
+    if (!session) return "{\"error\":\"" + escape(session.error()) + "\"}";
+    const int T = task_context(settings.task);
     double train_s = 0, eval_s = 0;
-    TaskScore score;
+    SessionSnapshot snap;
     std::string curve;
-    int step = 0;
-    while (step < run->max_steps && score.accuracy < run->target) {
-        const TaskBatch batch = task_batch(spec, 1, static_cast<std::uint64_t>(step) * tc.batch_size, tc.batch_size);
+    const auto reached = [&] { return snap.validation.accuracy >= run->target && best_induction(snap) >= run->induction; };
+    while (!session.value().finished() && !reached()) {
         const auto t0 = Clock::now();
-        Expected<StepStats> st = trainer.value().step_batch(batch.inputs, batch.targets, tc.batch_size, T);
+        session.value().step();
         train_s += ms_since(t0) / 1000;
-        if (!st) return "{\"error\":\"" + escape(st.error()) + "\"}";
-        ++step;
-        if (step % 25 == 0) {
+        if (session.value().steps() % 25 == 0) {
             const auto t1 = Clock::now();
-            score = evaluate_task(trainer.value().model(), val);
+            snap = session.value().snapshot();
             eval_s += ms_since(t1) / 1000;
             char point[48];
-            std::snprintf(point, sizeof point, "%s[%d,%.3f]", curve.empty() ? "" : ",", step, score.accuracy);
+            std::snprintf(point, sizeof point, "%s[%d,%.3f]", curve.empty() ? "" : ",", snap.step, snap.validation.accuracy);
             curve += point;
         }
     }
-    double induction = 0, previous = 0;
-    if (Expected<std::vector<std::vector<HeadRoles>>> roles = probe_head_roles(trainer.value().model(), T / 2))
-        for (const auto& layer : roles.value())
-            for (const HeadRoles& h : layer) {
-                induction = std::max(induction, h.induction);
-                previous = std::max(previous, h.previous_token);
-            }
+    double previous = 0;
+    for (const HeadRoles& h : snap.roles) previous = std::max(previous, h.previous_token);
+    const int steps = session.value().steps();
     char out[512];
     std::snprintf(out, sizeof out,
                   "{\"kind\":\"task\",\"engine\":\"%s\",\"task\":\"%s\",\"target\":%.2f,\"reached\":%s,\"steps\":%d,\"train_s\":%.2f,"
                   "\"eval_s\":%.2f,\"accuracy\":%.4f,\"sequences\":%.4f,\"tokens_per_s\":%.0f,\"induction_score\":%.3f,"
                   "\"previous_token_score\":%.3f,",
-                  engine, run->name, run->target, score.accuracy >= run->target ? "true" : "false", step, train_s, eval_s, score.accuracy,
-                  score.sequences, static_cast<double>(step) * tc.batch_size * T / std::max(train_s, 1e-9), induction, previous);
+                  engine, run->name, run->target, reached() ? "true" : "false", steps, train_s, eval_s, snap.validation.accuracy,
+                  snap.validation.sequences, static_cast<double>(steps) * settings.batch_size * T / std::max(train_s, 1e-9),
+                  best_induction(snap), previous);
     return std::string(out) + "\"curve\":[" + curve + "]}";
 }
 
@@ -443,10 +437,6 @@ struct ProfiledPass {
             float* atty = a.atty + l * btc;
             float* attproj = a.attproj + l * btc;
             float* residual2 = a.residual2 + l * btc;
-            float* ln2 = a.ln2 + l * btc;
-            float* fch = a.fch + l * btc * 4;
-            float* fch_gelu = a.fch_gelu + l * btc * 4;
-            float* fcproj = a.fcproj + l * btc;
             float* residual3 = a.residual3 + l * btc;
             prof.time("layernorm fwd", 0, [&] {
                 gpt::layernorm_forward(ln1, a.ln1_mean + l * BT, a.ln1_rstd + l * BT, residual, p.ln1w + l * C, p.ln1b + l * C, BT, C);
@@ -456,6 +446,14 @@ struct ProfiledPass {
                       [&] { gpt::attention_forward(atty, a.att + static_cast<std::size_t>(l) * B * H * T * T, qkv, B, T, C, H); });
             matmul_forward("attn.c_proj", attproj, atty, p.attprojw + static_cast<std::size_t>(l) * C * C, p.attprojb + l * C, BT, C, C);
             prof.time("residual fwd", 0, [&] { gpt::residual_forward(residual2, residual, attproj, btc); });
+            if (!c.mlp) {  // attention-only: the block's output is residual2
+                prof.time("residual fwd", 0, [&] { std::copy(residual2, residual2 + btc, residual3); });
+                continue;
+            }
+            float* ln2 = a.ln2 + l * btc;
+            float* fch = a.fch + l * btc * 4;
+            float* fch_gelu = a.fch_gelu + l * btc * 4;
+            float* fcproj = a.fcproj + l * btc;
             prof.time("layernorm fwd", 0, [&] {
                 gpt::layernorm_forward(ln2, a.ln2_mean + l * BT, a.ln2_rstd + l * BT, residual2, p.ln2w + l * C, p.ln2b + l * C, BT, C);
             });
@@ -508,17 +506,23 @@ struct ProfiledPass {
             const std::size_t lC = static_cast<std::size_t>(l) * C;
             float* dresidual3 = d.residual3 + l * btc;
             float* dresidual2 = d.residual2 + l * btc;
-            prof.time("residual bwd", 0, [&] { gpt::residual_backward(dresidual2, d.fcproj + l * btc, dresidual3, btc); });
-            matmul_backward("mlp.c_proj", d.fch_gelu + l * btc * 4, g.fcprojw + lC * 4 * C, c.bias ? g.fcprojb + lC : nullptr,
-                            d.fcproj + l * btc, a.fch_gelu + l * btc * 4, p.fcprojw + lC * 4 * C, BT, 4 * C, C);
-            prof.time("gelu bwd", 0,
-                      [&] { gpt::gelu_backward(d.fch + l * btc * 4, a.fch + l * btc * 4, d.fch_gelu + l * btc * 4, btc * 4); });
-            matmul_backward("c_fc", d.ln2 + l * btc, g.fcw + lC * 4 * C, c.bias ? g.fcb + lC * 4 : nullptr, d.fch + l * btc * 4,
-                            a.ln2 + l * btc, p.fcw + lC * 4 * C, BT, C, 4 * C);
-            prof.time("layernorm bwd", 0, [&] {
-                gpt::layernorm_backward(dresidual2, g.ln2w + lC, g.ln2b + lC, d.ln2 + l * btc, a.residual2 + l * btc, p.ln2w + lC,
-                                        a.ln2_mean + l * BT, a.ln2_rstd + l * BT, BT, C);
-            });
+            if (!c.mlp) {  // attention-only: residual3 is residual2
+                prof.time("residual bwd", 0, [&] {
+                    for (std::size_t i = 0; i < btc; ++i) dresidual2[i] += dresidual3[i];
+                });
+            } else {
+                prof.time("residual bwd", 0, [&] { gpt::residual_backward(dresidual2, d.fcproj + l * btc, dresidual3, btc); });
+                matmul_backward("mlp.c_proj", d.fch_gelu + l * btc * 4, g.fcprojw + lC * 4 * C, c.bias ? g.fcprojb + lC : nullptr,
+                                d.fcproj + l * btc, a.fch_gelu + l * btc * 4, p.fcprojw + lC * 4 * C, BT, 4 * C, C);
+                prof.time("gelu bwd", 0,
+                          [&] { gpt::gelu_backward(d.fch + l * btc * 4, a.fch + l * btc * 4, d.fch_gelu + l * btc * 4, btc * 4); });
+                matmul_backward("c_fc", d.ln2 + l * btc, g.fcw + lC * 4 * C, c.bias ? g.fcb + lC * 4 : nullptr, d.fch + l * btc * 4,
+                                a.ln2 + l * btc, p.fcw + lC * 4 * C, BT, C, 4 * C);
+                prof.time("layernorm bwd", 0, [&] {
+                    gpt::layernorm_backward(dresidual2, g.ln2w + lC, g.ln2b + lC, d.ln2 + l * btc, a.residual2 + l * btc, p.ln2w + lC,
+                                            a.ln2_mean + l * BT, a.ln2_rstd + l * BT, BT, C);
+                });
+            }
             prof.time("residual bwd", 0, [&] { gpt::residual_backward(dresidual, d.attproj + l * btc, dresidual2, btc); });
             matmul_backward("attn.c_proj", d.atty + l * btc, g.attprojw + lC * C, c.bias ? g.attprojb + lC : nullptr,
                             d.attproj + l * btc, a.atty + l * btc, p.attprojw + lC * C, BT, C, C);
@@ -612,7 +616,7 @@ std::string profile_json(const TrainShape& shape, int threads, const ProfileResu
                   "{\"kind\":\"profile\",\"engine\":\"%s\",\"shape\":\"%s\",\"threads\":%d,\"split\":%s,\"matches\":%s,"
                   "\"step_ms\":%.3f,\"plain_step_ms\":%.3f,\"tokens\":%d,\"flops_per_token\":%.0f,\"ops\":[",
                   engine, shape.name, threads, threads == 1 ? "true" : "false", r.matches ? "true" : "false", r.step_ms,
-                  r.plain_ms, shape.batch * shape.block_size, flops_per_token(model_config(shape), shape.block_size));
+                  r.plain_ms, shape.batch * shape.block_size, training_flops_per_token(model_config(shape), shape.block_size));
     out += buf;
     bool first = true;
     for (const std::string& name : r.prof.order) {
@@ -743,7 +747,7 @@ constexpr const char* kUsage =
     "       attnviz-model-bench ceiling [THREADS]           mul+add chains and the packed matmul at 512^3\n"
     "       attnviz-model-bench trace-loop CHARS REPS [MODEL] model_trace alone REPS times (for perf record)\n"
     "       attnviz-model-bench task NAME                   train on a synthetic task until it is right (induction | sort)\n"
-    "SHAPE: shipped | issue\n";
+    "SHAPE: shipped | issue | smoke | attn2 | mlp4\n";
 
 int trace_main(const std::string& path, int threads) {
     gpt::set_threads(threads);
@@ -788,7 +792,7 @@ int serve_main(const TrainShape& shape, int threads) {
         return 1;
     }
     std::printf("{\"ready\":true,\"parameters\":%zu,\"flops_per_token\":%.0f,\"simd\":\"%s\"}\n",
-                parameter_count(model_config(shape)), flops_per_token(model_config(shape), shape.block_size),
+                parameter_count(model_config(shape)), training_flops_per_token(model_config(shape), shape.block_size),
                 kernels::simd_path_name());
     std::fflush(stdout);
     char line[64];
@@ -900,7 +904,7 @@ BENCH_EXPORT int mb_train_start(const char* shape_name) {
     g_trainer = std::make_unique<Trainer>(std::move(t.value()));
     char buf[160];
     std::snprintf(buf, sizeof buf, "{\"parameters\":%zu,\"flops_per_token\":%.0f}", parameter_count(model_config(*shape)),
-                  flops_per_token(model_config(*shape), shape->block_size));
+                  training_flops_per_token(model_config(*shape), shape->block_size));
     g_text = buf;
     return 0;
 }

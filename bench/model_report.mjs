@@ -1,6 +1,7 @@
 // model_report.mjs — the tables of the GPT's benchmarks (bench/model_run.mjs's JSON lines):
-// the model trace, training throughput with its ratios against tfjs-backend-wasm, PyTorch and
-// the vector ceilings, issue 10's speed targets marked met or not, and the per-op profiles.
+// the synthetic tasks, the model trace, training throughput with its ratios against
+// tfjs-backend-wasm, PyTorch and the vector ceilings, issues 10's and 12's speed targets marked
+// met or not, and the per-op profiles.
 //
 //   node bench/model_report.mjs build/bench-results/model.jsonl [--ops N]
 import fs from 'node:fs';
@@ -23,14 +24,17 @@ const table = (header, widths, body, leftCols = 1) => {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const cells of body) console.log(typeof cells === 'string' ? cells : line(cells));
 };
+const describe = (r) => `${r.n_layer} layers ${r.mlp === false ? 'attention-only' : '+ MLP'}, d_model ${r.n_embd}, ${r.n_head} heads, ` +
+                        `context ${r.block_size}, vocabulary ${r.vocab_size}, batch ${r.batch}`;
 const target = (text, ok, value) => console.log(`  [${ok === undefined ? 'n/a' : ok ? 'met' : 'NOT met'}] ${text}: ${value}`);
 
 //-----------------------------------------------------------------------------
 // Tasks (issue 12)
 //-----------------------------------------------------------------------------
 if (of('task').length) {
-  console.log('Synthetic tasks (issue 12): 2 layers, d_model 64, 4 heads (with MLP), batch 32, one thread; trained until the');
-  console.log('validation accuracy (128 examples, checked every 25 steps) reaches the target');
+  console.log('Synthetic tasks (issue 12): the Train view\'s session (attnviz/task_session.hpp), 2 layers attention-only, d_model 64,');
+  console.log('4 heads, RoPE, untied lm_head, batch 32, lr 3e-3, one thread; trained until the validation accuracy (128 examples,');
+  console.log('checked every 25 steps) reaches the target and, for induction, a head scores >= 0.5 as an induction head');
   table(['engine', 'task', 'target', 'steps', 'train s', 'eval s', 'accuracy', 'tokens/s', 'induction', 'prev-token'],
         [14, 9, 6, 6, 8, 6, 8, 9, 9, 10],
         of('task').map((r) => [r.engine, r.task, pct(r.target), r.steps, fmt(r.train_s, 1), fmt(r.eval_s, 1), pct(r.accuracy),
@@ -41,6 +45,35 @@ if (of('task').length) {
       target(`wasm induction >= 90 % with an induction head >= 0.5 in under 60 s`, r.reached && r.induction_score >= 0.5 && total < 60,
              `${r.steps} steps, ${fmt(total, 1)} s, induction score ${fmt(r.induction_score)}`);
     else target(`wasm ${r.task} >= ${pct(r.target)} in under 60 s`, r.reached && total < 60, `${r.steps} steps, ${fmt(total, 1)} s`);
+  }
+  console.log('');
+}
+
+//-----------------------------------------------------------------------------
+// Throughput (issue 12)
+//-----------------------------------------------------------------------------
+const throughput = of('throughput');
+if (throughput.length) {
+  console.log('Training throughput on issue 12\'s shapes: Trainer::step and tfjs-backend-wasm\'s step (forward, backward, clip, Adam(W)),');
+  console.log('one thread each, learned positions, tied lm_head, random tokens; median tokens/s over the timed windows (after one');
+  console.log('untimed window), every series one window per round in turn. GFLOP/s as in the training table, 4·L·C² for 12·L·C² when');
+  console.log('attention-only.');
+  for (const shape of [...new Set(throughput.map((r) => r.shape))]) {
+    const rows = throughput.filter((r) => r.shape === shape), s = rows[0];
+    const ok = (engine) => rows.find((r) => r.engine === engine && !r.error);
+    const tfjs = ok('tfjs-backend-wasm'), wasm = ok('attnviz wasm');
+    // one count when every engine built the same model, else each engine's
+    const parameters = [...new Set(rows.filter((r) => r.parameters).map((r) => r.parameters))].join(' / ');
+    console.log(`\n${shape}: ${describe(s)} (${s.tokens_per_step} tokens/step` +
+                `${parameters ? `, ${parameters} parameters` : ''}; windows of ${s.window} steps)`);
+    table(['engine', 'ms/step', 'min–max', 'tokens/s', 'GFLOP/s', 'vs tfjs', 'windows', 'loss first → last'], [18, 8, 11, 8, 7, 7, 7, 17],
+          rows.map((r) => (r.error ? `${pad(r.engine, 18, true)}  error: ${r.error}`
+            : [r.engine, fmt(r.ms, 1), `${fmt(r.min_ms, 1)}–${fmt(r.max_ms, 1)}`, fmt(r.tokens_per_s, 0), fmt(r.gflops, 1),
+               tfjs ? `${fmt(r.tokens_per_s / tfjs.tokens_per_s)}x` : '', r.runs, `${fmt(r.first_loss, 3)} → ${fmt(r.last_loss, 3)}`])));
+    target(`${shape}: wasm attnviz >= ${s.target_ratio}x tfjs-backend-wasm tokens/s (one thread each)`,
+           wasm && tfjs ? wasm.tokens_per_s / tfjs.tokens_per_s >= s.target_ratio : undefined,
+           wasm && tfjs ? `${fmt(wasm.tokens_per_s / tfjs.tokens_per_s)}x (${fmt(wasm.tokens_per_s, 0)} vs ${fmt(tfjs.tokens_per_s, 0)} tokens/s; ` +
+                          `the issue's author measured tfjs at ${s.issue_tfjs_tokens_per_s})` : 'missing');
   }
   console.log('');
 }
@@ -91,8 +124,7 @@ if (train.length) {
   console.log('GFLOP/s = tokens/s x (6·(12·L·C² + V·C) + 12·L·T·C), the formula of src/train/main.cpp (flops_per_token), for every engine.');
   for (const shape of shapes) {
     const s = train.find((r) => r.shape === shape);
-    console.log(`\n${shape}: ${s.n_layer} layers + MLP, d_model ${s.n_embd}, ${s.n_head} heads, context ${s.block_size}, vocabulary ` +
-                `${s.vocab_size}, batch ${s.batch} (${s.tokens_per_step} tokens/step, ${fmt(s.flops_per_token / 1e6)} MFLOP/token` +
+    console.log(`\n${shape}: ${describe(s)} (${s.tokens_per_step} tokens/step, ${fmt(s.flops_per_token / 1e6)} MFLOP/token` +
                 `${s.parameters ? `, ${s.parameters} parameters` : ''})`);
     const tfjs = find(shape, 'tfjs-backend-wasm', 1);
     const body = train.filter((r) => r.shape === shape).map((r) => {

@@ -2,10 +2,14 @@
 // measurement on stdout (bench/model_report.mjs makes the tables):
 //
 //   node --no-experimental-fetch --no-liftoff bench/model_run.mjs --wasm DIR --native DIR
-//        [--model FILE] [--rounds N] [--only ceiling,trace,train,profile] [--shapes issue,shipped]
+//        [--model FILE] [--rounds N] [--only ceiling,trace,tasks,throughput,train,profile] [--shapes issue,shipped]
 //
 //   ceiling  the vector unit's mul+add ceiling and the core's packed matmul at 512³, wasm and native
-//   tasks    issue 12: a 2-layer model trained on induction and sort until right (steps, seconds)
+//   tasks    issue 12: a 2-layer attention-only model trained on induction and sort until right
+//            (steps, seconds)
+//   throughput  issue 12: Trainer::step's tokens/s on its two small shapes (2 attention-only layers;
+//            4 layers with MLP), attnviz wasm and tfjs-backend-wasm (this process, one thread
+//            each) and attnviz native (one thread), each series a window of steps per round in turn
 //   trace    model_trace of 64 and 511 characters (+ <|bos|>: T = 65 and 512) of the shipped model
 //            (--model; init_model of its shape if the file is missing), timed alone, and its
 //            JSON (model_trace_to_json) timed separately; wasm, and natively with 1 and 2 threads
@@ -18,7 +22,7 @@
 //   profile  per-op times of attnviz's step (bench/model_bench.cpp, section 5), wasm and native
 //
 // --shapes picks the training shapes (default issue,shipped; "smoke" is a tiny one that checks
-// the harness in seconds); --rounds overrides the timed rounds per shape.
+// the harness in seconds); --rounds overrides the timed rounds per shape (train and throughput).
 //
 // Each engine times its own step (the children report it), so the protocol's overhead is not counted.
 import { createRequire } from 'node:module';
@@ -38,7 +42,7 @@ const wasmDir = path.resolve(arg('--wasm', 'build/wasm-bench'));
 const nativeBin = path.join(path.resolve(arg('--native', 'build/native-bench')), 'attnviz-model-bench');
 const modelFile = path.resolve(arg('--model', path.join(here, '..', 'web/models/attnviz_char.safetensors')));
 const roundsOverride = arg('--rounds', null);
-const only = new Set(arg('--only', 'ceiling,trace,tasks,train,profile').split(','));
+const only = new Set(arg('--only', 'ceiling,trace,tasks,throughput,train,profile').split(','));
 const python = '/usr/bin/python3';
 
 // Keep in step with bench/model_bench.cpp's kTrainShapes and bench/train_torch.py's SHAPES.
@@ -47,12 +51,26 @@ const ALL_SHAPES = [
   { name: 'shipped', n_layer: 4, n_head: 4, n_embd: 128, block_size: 512, vocab_size: 4071, batch: 8, rounds: 5 },
   { name: 'smoke', n_layer: 2, n_head: 2, n_embd: 32, block_size: 32, vocab_size: 100, batch: 4, rounds: 3 },
 ];
+const WARMUP = 2;  // steps per series before the timed rounds
+
+// Issue 12's throughput shapes (also in bench/model_bench.cpp's kTrainShapes), learned positions
+// and tied lm_head in both engines, with the issue's targets: attnviz wasm's tokens/s at least
+// `target_ratio` times tfjs-backend-wasm's, one thread each (the issue's author measured tfjs at
+// `issue_tfjs`). Each round times a window of `window` steps per series (0.1 to 0.4 s of attnviz
+// in wasm: one step of the first shape lasts about 10 ms, too short to time alone on a shared
+// machine); one window warms up.
+const THROUGHPUT_SHAPES = [
+  { name: 'attn2', n_layer: 2, n_head: 4, n_embd: 64, block_size: 32, vocab_size: 16, batch: 32, mlp: false,
+    window: 10, rounds: 7, target_ratio: 5, issue_tfjs: 10700 },
+  { name: 'mlp4', n_layer: 4, n_head: 4, n_embd: 96, block_size: 64, vocab_size: 256, batch: 16, mlp: true,
+    window: 3, rounds: 7, target_ratio: 10, issue_tfjs: 1050 },
+];
+
 const SHAPES = arg('--shapes', 'issue,shipped').split(',').map((name) => {
-  const s = ALL_SHAPES.find((x) => x.name === name);
-  if (!s) throw new Error(`--shapes: expected names from ${ALL_SHAPES.map((x) => x.name).join(', ')}, got ${name}`);
+  const s = [...ALL_SHAPES, ...THROUGHPUT_SHAPES].find((x) => x.name === name);
+  if (!s) throw new Error(`--shapes: expected names from ${[...ALL_SHAPES, ...THROUGHPUT_SHAPES].map((x) => x.name).join(', ')}, got ${name}`);
   return s;
 });
-const WARMUP = 2;  // steps per series before the timed rounds
 
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const log = (s) => process.stderr.write(`[model bench] ${s}\n`);
@@ -60,7 +78,11 @@ const median = (v) => {
   const s = [...v].sort((x, y) => x - y), n = s.length;
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 };
-const flopsPerToken = (s) => 6 * (12 * s.n_layer * s.n_embd ** 2 + s.vocab_size * s.n_embd) + 12 * s.n_layer * s.block_size * s.n_embd;
+// model_bench.cpp's flops_per_token: c_attn and attn.c_proj are 4·C² a layer, the MLP 8·C² more
+const flopsPerToken = (s) => 6 * ((s.mlp === false ? 4 : 12) * s.n_layer * s.n_embd ** 2 + s.vocab_size * s.n_embd) +
+                             12 * s.n_layer * s.block_size * s.n_embd;
+const describe = (s) => `${s.n_layer} layers${s.mlp === false ? ' attention-only' : ' + MLP'}, d ${s.n_embd}, ${s.n_head} heads, ` +
+                        `context ${s.block_size}, vocabulary ${s.vocab_size}, batch ${s.batch}`;
 
 //-----------------------------------------------------------------------------
 // Engines
@@ -178,7 +200,7 @@ if (only.has('tasks')) {
 }
 
 //-----------------------------------------------------------------------------
-// train
+// Training series (throughput and train): the engines' steps, timed in rounds
 //-----------------------------------------------------------------------------
 // A stream of random ids in [2, V) and B random windows of T + 1 from it, as the trainers draw.
 function batches(shape, seed = 7) {
@@ -197,32 +219,37 @@ function batches(shape, seed = 7) {
   };
 }
 
-async function trainSeries(shape) {
+// The series of one shape that `wanted(engine, threads)` picks, each with its step().
+async function trainSeries(shape, wanted = () => true) {
   const series = [];
   // attnviz, wasm, in this process
-  if (call('mb_train_start', shape.name) < 0) series.push({ engine: 'attnviz wasm', threads: 1, error: text() });
-  else {
-    const info = JSON.parse(text());
-    series.push({ engine: 'attnviz wasm', threads: 1, parameters: info.parameters,
-                  step: async () => ({ ms: core._mb_train_step(), loss: core._mb_train_loss() }), stop: () => core._mb_train_stop() });
+  if (wanted('attnviz wasm', 1)) {
+    if (call('mb_train_start', shape.name) < 0) series.push({ engine: 'attnviz wasm', threads: 1, error: text() });
+    else {
+      const info = JSON.parse(text());
+      series.push({ engine: 'attnviz wasm', threads: 1, parameters: info.parameters,
+                    step: async () => ({ ms: core._mb_train_step(), loss: core._mb_train_loss() }), stop: () => core._mb_train_stop() });
+    }
   }
   // tfjs-backend-wasm, in this process
-  try {
-    const t = await loadTfjs();
-    const { tfjsGpt } = await import('./tfjs_gpt.mjs');
-    const model = tfjsGpt(t, shape);
-    const next = batches(shape);
-    series.push({ engine: 'tfjs-backend-wasm', threads: 1, parameters: model.parameters,
-                  kernels: (await t.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'wasm simd' : 'wasm',
-                  step: async () => {
-                    const { ids, targets } = next();
-                    const t0 = performance.now();
-                    const loss = model.step(ids, targets);
-                    return { ms: performance.now() - t0, loss };
-                  },
-                  stop: () => model.dispose() });
-  } catch (e) {
-    series.push({ engine: 'tfjs-backend-wasm', threads: 1, error: `setup: ${e.message}`.slice(0, 300) });
+  if (wanted('tfjs-backend-wasm', 1)) {
+    try {
+      const t = await loadTfjs();
+      const { tfjsGpt } = await import('./tfjs_gpt.mjs');
+      const model = tfjsGpt(t, shape);
+      const next = batches(shape);
+      series.push({ engine: 'tfjs-backend-wasm', threads: 1, parameters: model.parameters,
+                    kernels: (await t.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'wasm simd' : 'wasm',
+                    step: async () => {
+                      const { ids, targets } = next();
+                      const t0 = performance.now();
+                      const loss = model.step(ids, targets);
+                      return { ms: performance.now() - t0, loss };
+                    },
+                    stop: () => model.dispose() });
+    } catch (e) {
+      series.push({ engine: 'tfjs-backend-wasm', threads: 1, error: `setup: ${e.message}`.slice(0, 300) });
+    }
   }
   // native attnviz and PyTorch, as children
   for (const [engine, command, args] of [
@@ -230,6 +257,7 @@ async function trainSeries(shape) {
     ['pytorch', python, [path.join(here, 'train_torch.py'), shape.name]],
   ])
     for (const threads of [1, 2]) {
+      if (!wanted(engine, threads)) continue;
       const c = child(command, [...args, String(threads)]);
       try {
         const ready = await c.next();
@@ -244,48 +272,81 @@ async function trainSeries(shape) {
   return series;
 }
 
+// Rounds of `window` steps per series, every series in turn, so the shared machine's slow moments
+// fall on all of them alike and nothing runs while another series steps; the first `warmup`
+// rounds are not timed. s.ms gets each timed window's time: the sum of its steps' own times.
+async function runRounds(series, { warmup, rounds, window }) {
+  for (const s of series) s.ms = [];
+  for (let round = 0; round < warmup + rounds; ++round) {
+    for (const s of series) {
+      if (s.error) continue;
+      try {
+        let ms = 0;
+        for (let k = 0; k < window; ++k) {
+          const r = await s.step();
+          if (!(r.ms > 0)) throw new Error(r.error ?? 'no time');
+          ms += r.ms;
+          s.lastLoss = r.loss;
+          s.firstLoss ??= r.loss;
+        }
+        s.lastWindow = ms;
+        if (round >= warmup) s.ms.push(ms);
+      } catch (e) {
+        s.error = `step: ${e.message}`.slice(0, 300);
+      }
+    }
+    log(`  round ${round + 1}/${warmup + rounds}${round < warmup ? ' (warm-up)' : ''}: ` + series.filter((s) => !s.error)
+      .map((s) => `${s.engine}${s.threads > 1 ? ' x2' : ''} ${(s.lastWindow / window).toFixed(0)} ms`).join(', '));
+  }
+}
+
+// One JSON line per series (times per step: its windows' over `window`), and the series stopped.
+function printSeries(kind, shape, series, window, extra = {}) {
+  const tokens = shape.batch * shape.block_size;
+  for (const s of series) {
+    const row = { kind, shape: shape.name, engine: s.engine, threads: s.threads, n_layer: shape.n_layer,
+                  n_head: shape.n_head, n_embd: shape.n_embd, block_size: shape.block_size, vocab_size: shape.vocab_size,
+                  batch: shape.batch, mlp: shape.mlp !== false, tokens_per_step: tokens, flops_per_token: flopsPerToken(shape),
+                  window, ...extra };
+    if (s.parameters) row.parameters = s.parameters;
+    if (s.version) row.version = s.version;
+    if (s.kernels) row.kernels = s.kernels;
+    if (s.error) row.error = s.error;
+    else {
+      const perStep = s.ms.map((ms) => ms / window), ms = median(perStep);
+      Object.assign(row, { ms: +ms.toFixed(2), min_ms: +Math.min(...perStep).toFixed(2), max_ms: +Math.max(...perStep).toFixed(2),
+                           runs: perStep.length, tokens_per_s: +(tokens / ms * 1e3).toFixed(1),
+                           gflops: +(tokens * flopsPerToken(shape) / ms * 1e-6).toFixed(2),
+                           first_loss: +s.firstLoss.toFixed(4), last_loss: +s.lastLoss.toFixed(4) });
+    }
+    print(row);
+    try { s.stop?.(); } catch { /* already gone */ }
+  }
+}
+
+//-----------------------------------------------------------------------------
+// throughput (issue 12)
+//-----------------------------------------------------------------------------
+if (only.has('throughput')) {
+  for (const shape of THROUGHPUT_SHAPES) {
+    const rounds = Number(roundsOverride ?? shape.rounds);
+    log(`throughput, ${shape.name} (${describe(shape)}): 1 warm-up + ${rounds} rounds of ${shape.window} steps`);
+    const series = await trainSeries(shape, (engine, threads) => threads === 1 && engine !== 'pytorch');
+    await runRounds(series, { warmup: 1, rounds, window: shape.window });
+    printSeries('throughput', shape, series, shape.window, { target_ratio: shape.target_ratio, issue_tfjs_tokens_per_s: shape.issue_tfjs });
+  }
+}
+
+//-----------------------------------------------------------------------------
+// train
+//-----------------------------------------------------------------------------
 if (only.has('train')) {
   for (const shape of SHAPES) {
     const rounds = Number(roundsOverride ?? shape.rounds);
-    log(`training, ${shape.name} shape (${shape.n_layer} layers, d ${shape.n_embd}, ${shape.n_head} heads, context ` +
-        `${shape.block_size}, vocabulary ${shape.vocab_size}, batch ${shape.batch}): ${WARMUP} warm-up + ${rounds} rounds`);
+    log(`training, ${shape.name} shape (${describe(shape)}): ${WARMUP} warm-up + ${rounds} rounds`);
     const series = await trainSeries(shape);
-    for (const s of series) s.ms = [];
-    for (let round = 0; round < WARMUP + rounds; ++round) {
-      for (const s of series) {
-        if (s.error) continue;
-        try {
-          const r = await s.step();
-          if (!(r.ms > 0)) throw new Error(r.error ?? 'no time');
-          if (round >= WARMUP) s.ms.push(r.ms);
-          s.lastLoss = r.loss;
-          if (round === 0) s.firstLoss = r.loss;
-        } catch (e) {
-          s.error = `step: ${e.message}`.slice(0, 300);
-        }
-      }
-      log(`  round ${round + 1}/${WARMUP + rounds}: ` + series.filter((s) => !s.error && s.ms.length)
-        .map((s) => `${s.engine}${s.threads > 1 ? ' x2' : ''} ${s.ms[s.ms.length - 1].toFixed(0)} ms`).join(', '));
-    }
-    const tokens = shape.batch * shape.block_size;
-    for (const s of series) {
-      const row = { kind: 'train', shape: shape.name, engine: s.engine, threads: s.threads, n_layer: shape.n_layer,
-                    n_head: shape.n_head, n_embd: shape.n_embd, block_size: shape.block_size, vocab_size: shape.vocab_size,
-                    batch: shape.batch, tokens_per_step: tokens, flops_per_token: flopsPerToken(shape) };
-      if (s.parameters) row.parameters = s.parameters;
-      if (s.version) row.version = s.version;
-      if (s.kernels) row.kernels = s.kernels;
-      if (s.error) row.error = s.error;
-      else {
-        const ms = median(s.ms);
-        Object.assign(row, { ms: +ms.toFixed(2), min_ms: +Math.min(...s.ms).toFixed(2), max_ms: +Math.max(...s.ms).toFixed(2),
-                             runs: s.ms.length, tokens_per_s: +(tokens / ms * 1e3).toFixed(1),
-                             gflops: +(tokens * flopsPerToken(shape) / ms * 1e-6).toFixed(2),
-                             first_loss: +s.firstLoss.toFixed(4), last_loss: +s.lastLoss.toFixed(4) });
-      }
-      print(row);
-      try { s.stop?.(); } catch { /* already gone */ }
-    }
+    await runRounds(series, { warmup: WARMUP, rounds, window: 1 });
+    printSeries('train', shape, series, 1);
   }
 }
 

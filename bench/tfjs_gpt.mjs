@@ -5,6 +5,8 @@
 // The model is nanoGPT's (as bench/train_torch.py and attnviz's): wte + learned wpe; pre-LayerNorm
 // blocks of causal multi-head self-attention (q·kᵀ/√hs, a -1e9 mask above the diagonal, softmax,
 // ·v) and an MLP C -> 4C, GELU (erf form) -> C; final LayerNorm; logits = ln_f(x)·wteᵀ (tied).
+// With shape.mlp === false the blocks are attention-only, as attnviz's ModelConfig::mlp = false:
+// x += attn(ln_1(x)) alone, no ln_2 or MLP parameters.
 // Linear weights are stored (in, out), as tf.layers.dense keeps its kernel, so every forward
 // product is a plain x·W. The embedding is tf.gather with a custom gradient (tf.scatterND,
 // which sums the rows of repeated tokens): the wasm backend has no UnsortedSegmentSum, gather's
@@ -14,7 +16,7 @@
 //   import './tfjs_gradients.mjs' first: tfjs-core alone computes no gradient.
 
 export function tfjsGpt(tf, shape, seed = 1337) {
-  const { n_layer: L, n_head: H, n_embd: C, block_size: T, vocab_size: V, batch: B } = shape;
+  const { n_layer: L, n_head: H, n_embd: C, block_size: T, vocab_size: V, batch: B, mlp = true } = shape;
   const hs = C / H, BT = B * T;
   let s = seed;
   const normal = (dims, std) => tf.variable(tf.randomNormal(dims, 0, std, 'float32', s++));
@@ -27,9 +29,11 @@ export function tfjsGpt(tf, shape, seed = 1337) {
       ln1g: filled([C], 1), ln1b: filled([C], 0),
       attnW: normal([C, 3 * C], 0.02), attnB: filled([3 * C], 0),         // c_attn (C, 3C)
       projW: normal([C, C], residualStd), projB: filled([C], 0),          // attn.c_proj (C, C)
-      ln2g: filled([C], 1), ln2b: filled([C], 0),
-      fcW: normal([C, 4 * C], 0.02), fcB: filled([4 * C], 0),             // mlp.c_fc (C, 4C)
-      fcprojW: normal([4 * C, C], residualStd), fcprojB: filled([C], 0),  // mlp.c_proj (4C, C)
+      ...(mlp && {
+        ln2g: filled([C], 1), ln2b: filled([C], 0),
+        fcW: normal([C, 4 * C], 0.02), fcB: filled([4 * C], 0),             // mlp.c_fc (C, 4C)
+        fcprojW: normal([4 * C, C], residualStd), fcprojB: filled([C], 0),  // mlp.c_proj (4C, C)
+      }),
     })),
     lnfg: filled([C], 1), lnfb: filled([C], 0),
   };
@@ -61,6 +65,7 @@ export function tfjsGpt(tf, shape, seed = 1337) {
       const att = tf.softmax(tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs)).add(mask));  // (B, H, T, T)
       const y = tf.matMul(att, v).transpose([0, 2, 1, 3]).reshape([BT, C]);
       x = x.add(tf.matMul(y, l.projW).add(l.projB));
+      if (!mlp) continue;
       // x = x + mlp(ln_2(x))
       const hidden = gelu(tf.matMul(layerNorm(x, l.ln2g, l.ln2b), l.fcW).add(l.fcB));  // (BT, 4C)
       x = x.add(tf.matMul(hidden, l.fcprojW).add(l.fcprojB));
