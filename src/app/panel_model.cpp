@@ -74,10 +74,10 @@ void panel_model(AppState& state) {
     }
 
     const ModelConfig& c = m.model->config;
-    ImGui::TextWrapped("%d layers, %d heads of size %d, d_model %d, context %d characters, vocabulary %d, %s positions%s.",
+    ImGui::TextWrapped("%d layers, %d heads of size %d, d_model %d, context %d characters, vocabulary %d, %s positions%s%s.",
                        c.n_layer, c.n_head, c.n_embd / c.n_head, c.n_embd, c.block_size, c.vocab_size,
                        c.positions == Positions::rope ? "RoPE" : c.positions == Positions::alibi ? "ALiBi" : "learned",
-                       c.tied ? ", unembedding tied to the embedding" : "");
+                       c.tied ? ", unembedding tied to the embedding" : "", c.mlp ? "" : ", attention-only (no MLP)");
     ImGui::Spacing();
     ImGui::TextUnformatted("Layer");
     if (index_buttons(state, "layer", m.layer, c.n_layer)) state.pinned.reset();

@@ -51,11 +51,13 @@ void view_residual(AppState& state) {
     const ModelTrace& t = *m.trace;
     const LensCache& c = lens_of(m);
     const int S = static_cast<int>(c.stages.size());
-    ImGui::TextWrapped("Each position's vector travels up the layers; every layer adds its attention's and its MLP's output to "
-                       "it. Top: its length (L2 norm) after each layer. Below: the logit lens, what the model would predict "
-                       "if it stopped there (the final LayerNorm and unembedding applied early); the last column is the "
-                       "model's own prediction. The unembedding is the embedding itself (tied), so the embeddings' row reads "
-                       "back each character itself.");
+    const ModelConfig& mc = m.model->config;
+    ImGui::TextWrapped("Each position's vector travels up the layers; every layer adds its attention's%s output to it. Top: its "
+                       "length (L2 norm) after each layer. Below: the logit lens, what the model would predict if it stopped "
+                       "there (the final LayerNorm and unembedding applied early); the last column is the model's own "
+                       "prediction.%s",
+                       mc.mlp ? " and its MLP's" : "", mc.tied ? " The unembedding is the embedding itself (tied), so the embeddings' "
+                                                                "row reads back each character itself." : "");
 
     HeatmapSpec spec;
     spec.id = "residual_norms";

@@ -151,6 +151,17 @@ test('after training: the model opens in every view, exported weights load back 
     const opened = (await state(page)).model;
     await waitFrames(page, 3);
     await screenshot(page, 'train-model-predictions-1920');
+    // the attention-only model in the other views: the pipeline's worked-out layer, the residual stream
+    for (const view of ['pipeline', 'residual', 'atlas']) {
+      s = await state(page);
+      assert.equal(await page.evaluate((st) => window.attnviz.setState(st), { config: s.config, ui: { ...s.ui, view } }), '');
+      await waitFrames(page, 5);
+      s = await state(page);
+      assert.equal(s.ui.view, view);
+      assert.equal(s.model.error || '', '', `${view}: the model traces`);
+      await screenshot(page, `train-model-${view}-1920`);
+    }
+    assert.deepEqual(app.consoleLines.filter((l) => l.startsWith('pageerror')), []);
 
     const err = await page.evaluate(async () => {
       const hook = window.attnviz;
