@@ -360,16 +360,6 @@ public:
 
 std::unique_ptr<float[]> buffer(std::size_t n) { return std::unique_ptr<float[]>(new float[std::max<std::size_t>(n, 1)]); }
 
-// gpt.cpp's transpose (32×32 tiles): out (cols, rows) = inᵀ
-void transpose(float* out, const float* in, int rows, int cols) {
-    constexpr int tile = 32;
-    for (int r0 = 0; r0 < rows; r0 += tile)
-        for (int c0 = 0; c0 < cols; c0 += tile)
-            for (int r = r0; r < std::min(rows, r0 + tile); ++r)
-                for (int c = c0; c < std::min(cols, c0 + tile); ++c)
-                    out[static_cast<std::size_t>(c) * rows + r] = in[static_cast<std::size_t>(r) * cols + c];
-}
-
 struct ProfiledPass {
     Profile& prof;
     bool split;  // one thread: time the linear layers' parts
@@ -406,12 +396,10 @@ struct ProfiledPass {
                       [&] { kernels::matmul_packed(dinp, C, dout, packed.get(), N, OC, C, true); });
         }
         {
-            const auto dout_t = buffer(static_cast<std::size_t>(OC) * N);
-            prof.time("linear bwd " + name + " [transpose dy]", 0, [&] { transpose(dout_t.get(), dout, N, OC); });
             const auto packed = buffer(kernels::packed_size(N, C));
             prof.time("linear bwd " + name + " [pack x]", 0, [&] { kernels::pack(packed.get(), inp, C, N, C); });
             prof.time("linear bwd " + name + " [matmul dW]", flops / 2,
-                      [&] { kernels::matmul_packed(dweight, C, dout_t.get(), packed.get(), OC, N, C, true); });
+                      [&] { kernels::matmul_packed_at(dweight, C, dout, OC, packed.get(), OC, N, C, true); });
         }
         if (dbias)
             prof.time("linear bwd " + name + " [bias]", 0, [&] {

@@ -191,13 +191,15 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
         kernels::pack(packed.get(), weight, C, OC, C);
         matmul_rows(dinp, dout, packed.get(), N, OC, C, true);
     }
-    // dweight += doutᵀ·inp   (OC, N)·(N, C)
+    // dweight += doutᵀ·inp   (OC, N)·(N, C), doutᵀ read from dout in place (no transposed copy)
     {
-        const auto dout_t = buffer(static_cast<std::size_t>(OC) * N);
-        kernels::transpose(dout_t.get(), dout, OC, N, OC);
         const auto packed = buffer(kernels::packed_size(N, C));
         kernels::pack(packed.get(), inp, C, N, C);
-        matmul_rows(dweight, dout_t.get(), packed.get(), OC, N, C, true);
+        parallel_for(OC, 2.0 * OC * N * C, [&](int o0, int o1) {
+            if (o1 > o0)
+                kernels::matmul_packed_at(dweight + static_cast<std::size_t>(o0) * C, C, dout + o0, OC, packed.get(), o1 - o0, N, C,
+                                          true);
+        });
     }
     // dbias += Σ_rows dout
     if (dbias)

@@ -102,9 +102,12 @@ constexpr int MR = 2, NV = 4;
 // addressing mode, and measured 36 GFLOP/s against 43 with the pointers (512³, node 20
 // --no-liftoff, bench/matmul_micro.cpp). It is deliberately not unrolled: unrolled by 2 or 4,
 // clang hoists the next steps' loads of B and V8 spills (18-28 GFLOP/s).
+// With `lda` > 0, A is given transposed: A(i, k) = At[k·lda + i] (At (K, M), its rows lda floats
+// apart), read by the same pointer walk with a step of lda: C = Atᵀ·B with no transposed copy (a
+// weight's gradient doutᵀ·inp), each element the same sum in the same order as with A itself.
 template <int R, int V>
 inline void matmul_tile(float* C, const float* A, const float* panel, const float* bias, int K, int N, int i0,
-                        int j0, int k0, int k1, bool accumulate = false) {
+                        int j0, int k0, int k1, bool accumulate = false, int lda = 0) {
     vf acc[R][V];
     float* c = C + static_cast<long>(i0) * N + j0;
     const bool from_c = k0 != 0 || accumulate;  // later slices of k, or C += A·B
@@ -112,16 +115,30 @@ inline void matmul_tile(float* C, const float* A, const float* panel, const floa
         const vf b0 = bias ? load(bias + j0 + v * W) : vf{};
         for (int r = 0; r < R; ++r) acc[r][v] = from_c ? load(c + static_cast<long>(r) * N + v * W) : b0;
     }
-    const float* a[R];
-    for (int r = 0; r < R; ++r) a[r] = A + static_cast<long>(i0 + r) * K + k0;
     const float* b = panel;
-    for (int k = k0; k < k1; ++k) {
-        vf bv[V];
-        for (int v = 0; v < V; ++v) bv[v] = load(b + v * W);
-        b += V * W;
-        for (int r = 0; r < R; ++r) {
-            const vf ar = splat(*a[r]++);
-            for (int v = 0; v < V; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
+    if (lda > 0) {
+        const float* a = A + static_cast<long>(k0) * lda + i0;  // A(i0 .. i0+R, k0): R neighbours in At's row k0
+        for (int k = k0; k < k1; ++k) {
+            vf bv[V];
+            for (int v = 0; v < V; ++v) bv[v] = load(b + v * W);
+            b += V * W;
+            for (int r = 0; r < R; ++r) {
+                const vf ar = splat(a[r]);
+                for (int v = 0; v < V; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
+            }
+            a += lda;
+        }
+    } else {
+        const float* a[R];
+        for (int r = 0; r < R; ++r) a[r] = A + static_cast<long>(i0 + r) * K + k0;
+        for (int k = k0; k < k1; ++k) {
+            vf bv[V];
+            for (int v = 0; v < V; ++v) bv[v] = load(b + v * W);
+            b += V * W;
+            for (int r = 0; r < R; ++r) {
+                const vf ar = splat(*a[r]++);
+                for (int v = 0; v < V; ++v) acc[r][v] = fma(ar, bv[v], acc[r][v]);
+            }
         }
     }
     for (int r = 0; r < R; ++r)
@@ -146,11 +163,11 @@ inline void pack_panel(float* panel, const float* B, int K, int N, int j0) {
 // Rows [i0, i1) of one panel's columns, for k in [k0, k1).
 template <int V>
 inline void matmul_block(float* C, const float* A, const float* panel, const float* bias, int i0, int i1, int K, int N,
-                         int j0, int k0, int k1, bool accumulate = false) {
+                         int j0, int k0, int k1, bool accumulate = false, int lda = 0) {
     const float* slice = panel + static_cast<long>(k0) * V * W;
     int i = i0;
-    for (; i + MR <= i1; i += MR) matmul_tile<MR, V>(C, A, slice, bias, K, N, i, j0, k0, k1, accumulate);
-    for (; i < i1; ++i) matmul_tile<1, V>(C, A, slice, bias, K, N, i, j0, k0, k1, accumulate);
+    for (; i + MR <= i1; i += MR) matmul_tile<MR, V>(C, A, slice, bias, K, N, i, j0, k0, k1, accumulate, lda);
+    for (; i < i1; ++i) matmul_tile<1, V>(C, A, slice, bias, K, N, i, j0, k0, k1, accumulate, lda);
 }
 
 void matmul_simd(float* C, const float* A, const float* B, const float* bias, int M, int K, int N) {
@@ -524,17 +541,21 @@ void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int 
         gather_panel<W>(packed + static_cast<long>(p.vector_columns) * K, Bt, 1, ld, K, p.vector_columns, N - p.vector_columns);
 }
 
-void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate) {
+namespace {
+
+// matmul_packed and matmul_packed_at: A itself (lda 0) or given transposed (At, rows lda apart).
+void matmul_packed_any(float* C, std::size_t ldc, const float* A, std::size_t lda, const float* packed, int M, int K, int N,
+                       bool accumulate) {
     const PackedLayout p(N);
-    const int ld = static_cast<int>(ldc);
+    const int ld = static_cast<int>(ldc), la = static_cast<int>(lda);
     for (int i0 = 0; i0 < M; i0 += MC) {
         const int i1 = std::min(M, i0 + MC);
         for (int k0 = 0; k0 < K; k0 += KC) {
             const int k1 = std::min(K, k0 + KC);
             for (int j = 0; j < p.wide; j += NV * W)
-                matmul_block<NV>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, accumulate);
+                matmul_block<NV>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, accumulate, la);
             for (int j = p.wide; j < p.vector_columns; j += W)
-                matmul_block<1>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, accumulate);
+                matmul_block<1>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, accumulate, la);
         }
     }
     if (p.vector_columns == N) return;
@@ -542,10 +563,22 @@ void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packe
     const float* tail = packed + static_cast<long>(p.vector_columns) * K;
     for (int i = 0; i < M; ++i) {
         float row[W];
-        matmul_tile<1, 1>(row, A + static_cast<long>(i) * K, tail, nullptr, K, W, 0, 0, 0, K);
+        if (la > 0) matmul_tile<1, 1>(row, A + i, tail, nullptr, K, W, 0, 0, 0, K, false, la);
+        else matmul_tile<1, 1>(row, A + static_cast<long>(i) * K, tail, nullptr, K, W, 0, 0, 0, K);
         float* c = C + i * ldc + p.vector_columns;
         for (int j = 0; j < N - p.vector_columns; ++j) c[j] = accumulate ? c[j] + row[j] : row[j];
     }
+}
+
+}  // namespace
+
+void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate) {
+    matmul_packed_any(C, ldc, A, 0, packed, M, K, N, accumulate);
+}
+
+void matmul_packed_at(float* C, std::size_t ldc, const float* At, std::size_t lda, const float* packed, int M, int K, int N,
+                      bool accumulate) {
+    matmul_packed_any(C, ldc, At, lda, packed, M, K, N, accumulate);
 }
 
 namespace {

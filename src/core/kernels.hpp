@@ -44,6 +44,12 @@ void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int 
 // instead of 0).   C (M, N), its rows `ldc` floats apart; A (M, K) contiguous.
 void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate = false);
 
+// The same with A given transposed: A(i, k) = At[k·lda + i], At (K, M) with its rows `lda` floats
+// apart (M of its columns used): a weight's gradient doutᵀ·inp straight from dout (N, OC), without
+// a transposed copy. The same sums in the same order as matmul_packed on the copy: the same bits.
+void matmul_packed_at(float* C, std::size_t ldc, const float* At, std::size_t lda, const float* packed, int M, int K, int N,
+                      bool accumulate = false);
+
 // out (cols, rows) = inᵀ, in (rows, cols) with its rows `ld` floats apart: 4×4 blocks moved as
 // four vectors and transposed in registers (shuffles), the edges one float at a time.
 void transpose(float* out, const float* in, std::size_t ld, int rows, int cols);

@@ -175,6 +175,28 @@ TEST_CASE("kernels::transpose: every element moves to its mirrored place, blocks
     }
 }
 
+TEST_CASE("kernels::matmul_packed_at: A read transposed in place gives matmul_packed's bits on the transposed copy", "[gpt]") {
+    // M rows past the tile's and the block's (MR, MC = 64), K past a slice of k (KC = 256), N with a
+    // vector tail; At's rows padded (lda > M); with and without accumulate
+    for (const auto& [M, K, N, lda] : {std::array{1, 1, 1, 1}, std::array{5, 7, 9, 6}, std::array{96, 1024, 96, 96},
+                                       std::array{67, 300, 13, 70}, std::array{384, 64, 96, 384}}) {
+        INFO(M << "x" << K << " · " << K << "x" << N << ", lda " << lda);
+        const auto At = random_floats(static_cast<std::size_t>(K) * lda, 1.0f, static_cast<unsigned>(M * 7 + K));
+        const auto B = random_floats(static_cast<std::size_t>(K) * N, 1.0f, static_cast<unsigned>(N * 3 + K));
+        std::vector<float> A(static_cast<std::size_t>(M) * K);  // the transposed copy
+        for (int i = 0; i < M; ++i)
+            for (int k = 0; k < K; ++k) A[static_cast<std::size_t>(i) * K + k] = At[static_cast<std::size_t>(k) * lda + i];
+        std::vector<float> packed(kernels::packed_size(K, N));
+        kernels::pack(packed.data(), B.data(), N, K, N);
+        for (const bool accumulate : {false, true}) {
+            std::vector<float> want = random_floats(static_cast<std::size_t>(M) * N, 1.0f, 5), got = want;
+            kernels::matmul_packed(want.data(), N, A.data(), packed.data(), M, K, N, accumulate);
+            kernels::matmul_packed_at(got.data(), N, At.data(), lda, packed.data(), M, K, N, accumulate);
+            CHECK(got == want);
+        }
+    }
+}
+
 TEST_CASE("layernorm_backward matches float64 central differences", "[gpt]") {
     const int N = 6, C = 8;
     const auto x = random_floats(N * C, 2.0f, 1), w = random_floats(C, 1.5f, 2), b = random_floats(C, 0.5f, 3);
