@@ -477,10 +477,7 @@ struct ProfiledPass {
         const gpt::ActivationTensors d = s.activation_grads();
         const std::size_t btc = static_cast<std::size_t>(BT) * C;
         const double att_flops = 8.0 * B * T * T * C;
-        prof.time("zero gradients", 0, [&] {
-            std::fill(s.grads.begin(), s.grads.end(), 0.0f);
-            std::fill(s.grads_acts.begin(), s.grads_acts.end(), 0.0f);
-        });
+        prof.time("zero gradients", 0, [&] { gpt::zero_gradients(s); });
         prof.time("softmax+crossentropy bwd", 0,
                   [&] { gpt::softmax_crossentropy_backward(d.logits, a.probs, s.targets.data(), BT, V); });
         matmul_backward("lm_head", d.lnf, g.lm_head, nullptr, d.logits, a.lnf, p.lm_head, BT, C, V);

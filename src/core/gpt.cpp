@@ -489,6 +489,21 @@ void gpt_forward(RunState& s, const Model& model) {
     s.mean_loss = counted > 0 ? static_cast<float>(sum / counted) : -1.0f;
 }
 
+void zero_gradients(RunState& s) {
+    std::fill(s.grads.begin(), s.grads.end(), 0.0f);
+    // No backward writes or reads the gradients of att (attention_backward works from att itself),
+    // probs, losses or the LayerNorms' mean and rstd: they stay as they are (att's alone is
+    // L·B·H·T·T floats, most of the buffer at long contexts).
+    constexpr bool kAddedInto[22] = {true,  true,  false, false, true, true, false, true, true,  true, false,
+                                     false, true,  true,  true,  true, true, false, false, true, false, false};
+    const ActivationSizes sizes = activation_sizes(s.config, s.B, s.T);
+    float* at = s.grads_acts.data();
+    for (int k = 0; k < 22; ++k) {
+        if (kAddedInto[k]) std::fill_n(at, sizes.sizes[k], 0.0f);
+        at += sizes.sizes[k];
+    }
+}
+
 void gpt_backward(RunState& s, const Model& model) {
     const ModelConfig& c = model.config;
     const int B = s.B, T = s.T, C = c.n_embd, L = c.n_layer, H = c.n_head, V = c.vocab_size, BT = B * T;
@@ -497,8 +512,7 @@ void gpt_backward(RunState& s, const Model& model) {
     const ActivationTensors a = s.activations();
     const ActivationTensors d = s.activation_grads();
     const std::size_t btc = static_cast<std::size_t>(BT) * C;
-    std::fill(s.grads.begin(), s.grads.end(), 0.0f);
-    std::fill(s.grads_acts.begin(), s.grads_acts.end(), 0.0f);
+    zero_gradients(s);
 
     softmax_crossentropy_backward(d.logits, a.probs, s.targets.data(), BT, V);
     matmul_backward(d.lnf, g.lm_head, nullptr, d.logits, a.lnf, p.lm_head, BT, C, V);

@@ -142,5 +142,8 @@ std::size_t activation_count(const ModelConfig& config, int B, int T);
 void gpt_forward(RunState& state, const Model& model);
 // Zeroes state.grads, then fills it with the gradient of the mean loss (needs the forward first).
 void gpt_backward(RunState& state, const Model& model);
+// What gpt_backward zeroes first: every parameter gradient, and the activation gradients the
+// backward operations add into (not those of att, probs, losses, means and rstds, never used).
+void zero_gradients(RunState& state);
 
 }  // namespace attnviz::gpt
