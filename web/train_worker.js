@@ -4,15 +4,17 @@
 //
 // Messages from the page:
 //   {cmd: 'start', settings, stop_at, run}   a new session (settings: the core's JSON; run: the page's id); runs until stop_at
-//                                       steps (0: until max_steps), then pauses
+//                                       steps (-1: until max_steps), then pauses
 //   {cmd: 'pause'} / {cmd: 'resume'}    stop (with a snapshot) / go on stepping
+//   every command may carry `seq`: snapshots echo the last one, so the page knows which of its
+//   commands a snapshot's "running" already reflects
 //   {cmd: 'stop'}                       stop, nothing sent (the page dropped the run)
 //   {cmd: 'step'}                       one step, then a snapshot (paused)
 //   {cmd: 'save', purpose}              the model as a safetensors file, for 'open' or 'export'
 // Messages to the page:
 //   {type: 'ready', build} / {type: 'died', message}   (then the worker closes)
 //   {type: 'started', run} / {type: 'error', message, run}
-//   {type: 'snapshot', json, attention: Float32Array}   json: tw_snapshot's, with "running" and "run"
+//   {type: 'snapshot', json, attention: Float32Array}   json: tw_snapshot's, with "running", "run" and "seq"
 //   {type: 'model', purpose, bytes: Uint8Array}
 'use strict';
 
@@ -23,10 +25,11 @@ importScripts(build + '.js');
 const SLICE_MS = 100;  // steps between snapshots: about ten snapshots a second
 let core = null;
 let running = false;
-let stopAt = 0;
+let stopAt = -1;  // pause when this many steps are taken (-1: run to max_steps)
 let timer = null;
 let step = 0;    // steps taken, as the core last said
 let run = 0;     // the page's id of the run: every message about it carries it
+let seq = 0;     // the page's number of the last command handled
 
 function call(name, str) {
   const size = core.lengthBytesUTF8(str) + 1;
@@ -40,7 +43,7 @@ function call(name, str) {
 }
 
 function sendSnapshot() {
-  const json = core.UTF8ToString(core._tw_snapshot()).replace(/}$/, ',"running":' + running + ',"run":' + run + '}');
+  const json = core.UTF8ToString(core._tw_snapshot()).replace(/}$/, ',"running":' + running + ',"run":' + run + ',"seq":' + seq + '}');
   const n = core._tw_attention_size();
   const at = core._tw_attention() >> 2;
   const attention = core.HEAPF32.slice(at, at + n);
@@ -51,11 +54,11 @@ function sendSnapshot() {
 function slice() {
   timer = null;
   if (!running) return;
-  if (stopAt > 0 && step >= stopAt) running = false;
+  if (stopAt >= 0 && step >= stopAt) running = false;
   else {
-    const status = JSON.parse(core.UTF8ToString(core._tw_run(SLICE_MS, stopAt > 0 ? stopAt - step : 0)));
+    const status = JSON.parse(core.UTF8ToString(core._tw_run(SLICE_MS, stopAt >= 0 ? stopAt - step : 0)));
     step = status.step;
-    if (status.finished || (stopAt > 0 && step >= stopAt)) running = false;
+    if (status.finished || (stopAt >= 0 && step >= stopAt)) running = false;
   }
   sendSnapshot();
   if (running) timer = setTimeout(slice, 0);
@@ -77,6 +80,7 @@ function safely(m) {
 }
 
 function handle(m) {
+  if (typeof m.seq === 'number') seq = m.seq;
   if (m.cmd === 'start') {
     running = false;
     if (timer) clearTimeout(timer);
@@ -86,7 +90,7 @@ function handle(m) {
       self.postMessage({ type: 'error', message: err, run });
       return;
     }
-    stopAt = m.stop_at || 0;
+    stopAt = typeof m.stop_at === 'number' ? m.stop_at : -1;
     step = 0;
     self.postMessage({ type: 'started', run });
     running = true;
@@ -103,7 +107,7 @@ function handle(m) {
     timer = null;
   } else if (m.cmd === 'resume') {
     if (!running) {
-      stopAt = 0;
+      stopAt = -1;
       running = true;
       timer = setTimeout(slice, 0);
     }
@@ -125,4 +129,8 @@ createTrainCore().then((instance) => {
   core = instance;
   self.postMessage({ type: 'ready', build });
   waiting.splice(0).forEach(safely);
-}, (err) => self.postMessage({ type: 'error', message: 'the training core could not load: ' + err }));
+}, (err) => {
+  // nothing can run without the core: the page hears the worker died and makes a new one when asked
+  self.postMessage({ type: 'died', message: 'the training core could not load (' + err + ')' });
+  self.close();
+});

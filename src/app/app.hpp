@@ -118,9 +118,10 @@ struct TrainState {
     SessionSettings settings = default_session(TaskKind::induction);  // the form being edited
     SessionSettings run;                    // the settings of the run shown (set by Start)
     int run_id = 0;                         // bumps with every Start: snapshots of an earlier run still in flight are dropped
+    int command = 0;                        // numbers every command; a snapshot's status counts once it echoes the last
     TrainStatus status = TrainStatus::idle;
     std::string message;                    // why it failed, stopped or died; empty otherwise
-    int stop_at = 0;                        // a link's step count: pause there (0: run to max_steps)
+    int stop_at = -1;                       // a link's step count: pause there (-1: run to max_steps)
     SessionHistory history;                 // what the run has sent so far
     std::string reference_label;            // the run before this one on the same task, drawn in grey on the curves; empty: none
     std::vector<CurvePoint> reference;      // its curve points

@@ -475,8 +475,12 @@ nlohmann::json ui_state_json(const AppState& state) {
     nlohmann::json config = nlohmann::json::parse(config_to_json(effective_config(state)));
     nlohmann::json compare = nlohmann::json::parse(config_to_json(state.compare.config));
     for (const char* key : {"text", "tokens", "source_text", "source_tokens", "embeddings", "source_embeddings"}) compare.erase(key);
-    nlohmann::json doc = {{"config", config}, {"ui", ui}, {"compare", compare}};
-    // a run's link: its settings, and the step it stood at when not running (absent: to the end)
+    return {{"config", config}, {"ui", ui}, {"compare", compare}};
+}
+
+nlohmann::json run_link_state(const AppState& state) {
+    nlohmann::json doc = ui_state_json(state);
+    // the run's settings, and the step it stood at when paused or diverged (absent: to the end)
     const TrainState& t = state.train;
     if (t.status != TrainStatus::idle && t.status != TrainStatus::failed) {
         doc["train"] = {{"settings", nlohmann::json::parse(session_settings_json(t.run))}};
@@ -515,7 +519,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     }
 
     std::optional<SessionSettings> train;
-    int train_steps = 0;
+    int train_steps = -1;  // -1: the link trains to the end
     if (doc.contains("train")) {
         const nlohmann::json& tr = doc.at("train");
         if (!tr.is_object() || !tr.contains("settings")) return "state.train: expected {\"settings\": {…}, \"steps\": n}";

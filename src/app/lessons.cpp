@@ -352,7 +352,8 @@ Lesson induction_forms() {
                            induction_run(2), "损失先缓慢下降，然后突然骤降。"),
                 train_step("Layer 0 grows previous-token heads: their heatmaps fill the line just below the diagonal, and their "
                            "previous-token scores (the chart below the heads) climb. Each writes \"the symbol before me\" into its "
-                           "position."),
+                           "position.",
+                           std::nullopt, "第 0 层学会看前一个符号，并把它写进当前位置。"),
                 train_step("At the same steps, layer 1's heads become induction heads: each row lights up one position after the "
                            "current symbol's earlier occurrence, a stripe parallel to the diagonal at the repeat's period. Their "
                            "induction scores rise exactly while the loss drops: the two layers learn together, because neither "

@@ -60,6 +60,17 @@ EM_JS(int, js_copy_link, (), {
     return 0;
 });
 
+// The page's address with another state in its hash (the URL itself keeps the view's state).
+EM_JS(int, js_copy_state_link, (const char* json), {
+    const url = location.origin + location.pathname + location.search + '#state=' + encodeURIComponent(UTF8ToString(json));
+    if (window.attnviz) window.attnviz.lastCopiedLink = url;
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(url).catch(() => {});
+        return 1;
+    }
+    return 0;
+});
+
 EM_JS(void, js_capture_png, (), {
     const canvas = Module.canvas;
     const data = canvas.toDataURL('image/png');  // synchronous: the frame just drawn is still in the buffer
@@ -148,6 +159,12 @@ bool page_query_has(const char* key) { return js_query_has(key) != 0; }
 void page_copy_link(AppState& state) {
     page_sync_url(state);
     page_notify(js_copy_link() ? "Link copied: it reopens this exact view" : "Copy the address bar: it holds this view");
+}
+
+void page_copy_run_link(const AppState& state) {
+    page_notify(js_copy_state_link(run_link_state(state).dump().c_str())
+                    ? "Run link copied: it trains this run again, to this step"
+                    : "The clipboard is not available here");
 }
 
 void page_export_trace(const AppState& state) {

@@ -17,6 +17,7 @@ namespace attnviz::app {
 void page_attach(AppState& state);                 // the state the page's calls act on (once, from main)
 void page_sync_url(const AppState& state);        // writes the state into the URL hash when it changed
 void page_copy_link(AppState& state);             // URL hash → clipboard, with a notice
+void page_copy_run_link(const AppState& state);   // a link that trains the Train view's run again → clipboard
 void page_export_trace(const AppState& state);    // the current trace as JSON, downloaded
 void page_export_csv(const std::string& name, const Matrix& m, const std::vector<std::string>* rows,
                      const std::vector<std::string>* cols);  // one matrix as CSV, downloaded

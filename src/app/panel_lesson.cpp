@@ -18,10 +18,22 @@ namespace {
 void apply_step(AppState& state, const LessonStep& step) {
     if (step.train) {  // a run in the Train view; the lab and the model stay as they were
         state.train.settings = *step.train;
-        state.train.stop_at = 0;
+        state.train.stop_at = -1;
         train_start(state);
     } else if (step.view == View::train) {  // a step about the run under way: its heads
         state.train.focus_heads = true;
+        if (state.train.status == TrainStatus::idle || state.train.status == TrainStatus::failed ||
+            state.train.status == TrainStatus::died) {
+            // no run (the step was opened from a link): the lesson's run, from its last step that has one
+            const auto& steps = lessons()[static_cast<std::size_t>(state.lesson.lesson)].steps;
+            for (int k = std::min(state.lesson.step, static_cast<int>(steps.size()) - 1); k >= 0; --k)
+                if (steps[static_cast<std::size_t>(k)].train) {
+                    state.train.settings = *steps[static_cast<std::size_t>(k)].train;
+                    state.train.stop_at = -1;
+                    train_start(state);
+                    break;
+                }
+        }
     } else if (step.model) {  // the trained model on the step's text; the lab's config stays as it was
         state.text = step.config.text.value_or(kModelSentence);
         set_source(state, Source::model);

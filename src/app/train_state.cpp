@@ -5,6 +5,8 @@
 // attention crosses as floats (page.cpp).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "app.hpp"
 #include "attnviz/json.hpp"
 #include "page.hpp"
@@ -28,14 +30,19 @@ void train_start(AppState& state) {
                             task_name(t.run.task.kind) + (t.run.mlp ? ", MLP" : "");
     }
     t.run = t.settings;
-    t.history.clear();
+    // the kept snapshots' attention within 64 MiB of the page's memory: 48 of them for the small
+    // models, fewer (at least 2) for a long context's L·H·T² weights
+    const double T = task_context(t.run.task);
+    const double snapshot_bytes = 4.0 * t.run.n_layer * t.run.n_head * T * T;
+    t.history = SessionHistory(static_cast<std::size_t>(std::clamp(64.0 * (1 << 20) / snapshot_bytes, 2.0, 48.0)));
     t.scrub = -1;
     t.steps_per_s = t.tokens_per_s = t.gflops = 0;
     t.message.clear();
     t.status = TrainStatus::starting;
     ++t.version;
     ++t.run_id;
-    const nlohmann::json command = {{"cmd", "start"}, {"settings", session_settings_json(t.run)}, {"stop_at", t.stop_at}, {"run", t.run_id}};
+    const nlohmann::json command = {{"cmd", "start"}, {"settings", session_settings_json(t.run)}, {"stop_at", t.stop_at},
+                                    {"run", t.run_id},  {"seq", ++t.command}};
     page_train_post(command.dump());
 }
 
@@ -43,18 +50,18 @@ void train_command(AppState& state, const char* cmd) {
     TrainState& t = state.train;
     const std::string c = cmd;
     if (c == "reset") {
-        if (t.status == TrainStatus::running || t.status == TrainStatus::starting) page_train_post(R"({"cmd":"stop"})");
+        if (t.status != TrainStatus::idle && t.status != TrainStatus::died) page_train_post(R"({"cmd":"stop"})");
         t.status = TrainStatus::idle;
         t.history.clear();
         t.reference.clear();
         t.reference_label.clear();
         t.message.clear();
-        t.stop_at = 0;
+        t.stop_at = -1;
         t.scrub = -1;
         ++t.version;
         return;
     }
-    if (c == "resume") t.stop_at = 0;
+    if (c == "resume") t.stop_at = -1;
     if (c == "open" || c == "export") {
         page_train_post(nlohmann::json{{"cmd", "save"}, {"purpose", c}}.dump());
         return;
@@ -62,7 +69,7 @@ void train_command(AppState& state, const char* cmd) {
     if (c == "pause" && t.status == TrainStatus::running) t.status = TrainStatus::paused;
     if (c == "resume" && t.status == TrainStatus::paused) t.status = TrainStatus::running;
     if (c == "step") t.status = TrainStatus::paused;
-    page_train_post(nlohmann::json{{"cmd", c}}.dump());
+    page_train_post(nlohmann::json{{"cmd", c}, {"seq", ++t.command}}.dump());
 }
 
 void train_message(AppState& state, const std::string& json) {
@@ -81,7 +88,7 @@ void train_message(AppState& state, const std::string& json) {
     } else if (type == "died") {
         if (t.status == TrainStatus::idle) return;  // no run was using it
         t.status = TrainStatus::died;
-        t.message = message + ". Restart trains the same settings again in a new worker.";
+        t.message = message + ". Restart trains again in a new worker.";
     }
 }
 
@@ -94,6 +101,7 @@ void train_snapshot(AppState& state, const std::string& json, std::vector<float>
     if (m.value("run", -1) != t.run_id) return;  // sent before the worker had the latest Start
     Expected<SessionSnapshot> snap = read_session_snapshot(m["snapshot"].dump(), std::move(attention));
     if (!snap) {
+        page_train_post(R"({"cmd":"stop"})");
         t.status = TrainStatus::failed;
         t.message = "the worker sent a snapshot the page could not read (" + snap.error() + ")";
         return;
@@ -120,13 +128,19 @@ void train_snapshot(AppState& state, const std::string& json, std::vector<float>
     } else if (m.value("finished", false)) {
         t.status = TrainStatus::finished;
         t.message.clear();
-    } else if (t.status == TrainStatus::starting || t.status == TrainStatus::running) {
+    } else if (m.value("seq", -1) == t.command &&
+               (t.status == TrainStatus::starting || t.status == TrainStatus::running || t.status == TrainStatus::paused)) {
+        // the worker has handled the last command (a Pause, Resume or Step): its word stands
         t.status = running ? TrainStatus::running : TrainStatus::paused;
     }
 }
 
 void train_file(AppState& state, const std::string& bytes, const std::string& purpose) {
     TrainState& t = state.train;
+    if (bytes.empty()) {  // a worker made after the run's died has no model to give
+        page_notify("No trained model to " + purpose + ": the run is gone; start it again");
+        return;
+    }
     const int step = t.history.kept().empty() ? 0 : t.history.kept().back().step;
     const std::string name = std::string("attnviz_") + task_name(t.run.task.kind) + "_" + std::to_string(t.run.n_layer) + "L_step" +
                              std::to_string(step);
@@ -141,6 +155,14 @@ void train_file(AppState& state, const std::string& bytes, const std::string& pu
         return;
     }
     t.opened_model = name;
+    // the probe's symbols as the text: the page's sentence is rarely spelled in a task's vocabulary
+    if (!t.history.kept().empty()) {
+        const Vocabulary vocab = task_vocabulary(t.run.task);
+        std::string text;
+        for (int id : t.history.kept().back().probe) text += vocab.tokens[static_cast<std::size_t>(id)];
+        state.text = text;
+        state.reset_widgets = true;
+    }
     set_source(state, Source::model);
     state.view = View::atlas;
     state.view_forced = true;

@@ -208,7 +208,7 @@ void controls(AppState& state) {
     ImGui::BeginDisabled(!valid || active);
     const bool restart = t.status == TrainStatus::died || t.status == TrainStatus::failed;
     if (ImGui::Button(restart ? "Restart" : "Start")) {
-        t.stop_at = 0;
+        t.stop_at = -1;
         train_start(state);
     }
     record_item(state, "train_start");
@@ -255,7 +255,8 @@ void controls(AppState& state) {
 
     // the trained model
     if (t.history.kept().empty()) return;
-    const bool settled = t.status != TrainStatus::running && t.status != TrainStatus::starting;
+    // the model is there to save once the run stands still in a live worker
+    const bool settled = t.status == TrainStatus::paused || t.status == TrainStatus::finished || t.status == TrainStatus::diverged;
     ImGui::BeginDisabled(!settled);
     const auto button_width = [](const char* label) { return ImGui::CalcTextSize(label).x + 2 * ImGui::GetStyle().FramePadding.x; };
     if (ImGui::Button("Open in every view")) train_command(state, "open");
@@ -264,7 +265,7 @@ void controls(AppState& state) {
     if (ImGui::Button("Export weights")) train_command(state, "export");
     record_item(state, "train_export");
     same_line_if_fits(button_width("Copy run link"));
-    if (ImGui::Button("Copy run link")) page_copy_link(state);
+    if (ImGui::Button("Copy run link")) page_copy_run_link(state);
     record_item(state, "train_link");
     ImGui::EndDisabled();
     hint_text("%s", settled ? "Training is deterministic for one build of attnviz: the link trains the same weights again, step for step."

@@ -378,18 +378,19 @@ void softmax_crossentropy_backward(float* dlogits, const float* probs, const int
 //-----------------------------------------------------------------------------
 namespace {
 
+// 64-bit even in wasm: session_bytes asks for shapes far too large to allocate, to refuse them.
 struct ActivationSizes {
-    std::size_t sizes[22];
-    std::size_t total() const {
-        std::size_t n = 0;
-        for (std::size_t s : sizes) n += s;
+    std::uint64_t sizes[22];
+    std::uint64_t total() const {
+        std::uint64_t n = 0;
+        for (std::uint64_t s : sizes) n += s;
         return n;
     }
 };
 
 ActivationSizes activation_sizes(const ModelConfig& c, int B, int T) {
-    const std::size_t L = c.n_layer, C = c.n_embd, H = c.n_head, V = c.vocab_size, BT = static_cast<std::size_t>(B) * T;
-    const std::size_t M = c.mlp ? L : 0;  // blocks with an MLP
+    const std::uint64_t L = c.n_layer, C = c.n_embd, H = c.n_head, V = c.vocab_size, BT = static_cast<std::uint64_t>(B) * T;
+    const std::uint64_t M = c.mlp ? L : 0;  // blocks with an MLP
     return {{BT * C,                                        // encoded
              L * BT * C, L * BT, L * BT,                    // ln1, mean, rstd
              L * BT * 3 * C, L * BT * C,                    // qkv, atty
@@ -418,7 +419,7 @@ ActivationTensors RunState::views(float* base) const {
     return a;
 }
 
-std::size_t activation_count(const ModelConfig& config, int B, int T) { return activation_sizes(config, B, T).total(); }
+std::uint64_t activation_count(const ModelConfig& config, int B, int T) { return activation_sizes(config, B, T).total(); }
 
 RunState make_run_state(const ModelConfig& config, int B, int T) {
     RunState s;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "attnviz/model.hpp"
@@ -133,7 +134,7 @@ struct RunState {
 RunState make_run_state(const ModelConfig& config, int B, int T);
 
 // Floats of one batch's activations (RunState::acts; grads_acts holds as many again).
-std::size_t activation_count(const ModelConfig& config, int B, int T);
+std::uint64_t activation_count(const ModelConfig& config, int B, int T);
 
 //-----------------------------------------------------------------------------
 // 4. The model's passes

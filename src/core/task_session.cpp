@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
+#include "attnviz/config.hpp"
 #include "attnviz/json.hpp"
 #include "gpt.hpp"
 #include "internal.hpp"
@@ -19,6 +21,8 @@ using detail::field_error;
 // 1. SessionSettings
 //-----------------------------------------------------------------------------
 namespace {
+
+constexpr int kEvaluationRows = 64;  // evaluate_task's examples per forward pass (tasks.cpp)
 
 // Each task's defaults (the rest as SessionSettings has them): symbols, length, layers, MLP,
 // batch, steps.
@@ -63,11 +67,14 @@ ModelConfig session_model_config(const SessionSettings& s) {
     return mc;
 }
 
-std::size_t session_bytes(const SessionSettings& s) {
+std::uint64_t session_bytes(const SessionSettings& s) {
     const ModelConfig mc = session_model_config(s);
-    const std::size_t T = static_cast<std::size_t>(mc.block_size);
-    // parameters, gradients, AdamW's m and v, the last good copy; activations and their gradients
-    return sizeof(float) * (5 * parameter_count(mc) + 2 * gpt::activation_count(mc, s.batch_size, static_cast<int>(T)));
+    // parameters, gradients, AdamW's m and v, the last good copy; a batch's activations and their
+    // gradients, for the training step or the evaluation's 64 rows, whichever is larger (64-bit:
+    // in wasm a size_t would wrap on the shapes this must refuse)
+    const std::uint64_t rows = static_cast<std::uint64_t>(std::max(s.batch_size, kEvaluationRows));
+    const std::uint64_t params = parameter_count(mc);  // within model_limits: check_model_config runs first
+    return sizeof(float) * (5 * params + 2 * gpt::activation_count(mc, static_cast<int>(rows), mc.block_size));
 }
 
 namespace {
@@ -79,7 +86,15 @@ std::string rate_text(float v) {
     return text;
 }
 
-std::string mib_text(std::size_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
+// Why a session stopped: "diverged at step 31 (training loss 20.7; a uniform guess scores 2.08): …".
+std::string diverged_text(const SessionSettings& settings, int step, const char* what, double loss, double uniform) {
+    char numbers[96];
+    std::snprintf(numbers, sizeof numbers, "%s %.3g; a uniform guess scores %.2f", what, loss, uniform);
+    return "diverged at step " + std::to_string(step) + " (" + numbers + "): the learning rate " + rate_text(settings.learning_rate) +
+           " is too high for this model; the last good snapshot is kept";
+}
+
+std::string mib_text(std::uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
 
 std::string range_error(const char* field, int v, int lo, int hi) {
     if (v >= lo && v <= hi) return "";
@@ -99,8 +114,9 @@ std::string check_session(const SessionSettings& s) {
         if (!e.empty()) return e;
     if (!(std::isfinite(s.learning_rate) && s.learning_rate > 0 && s.learning_rate <= 1))
         return "learning_rate: expected a number above 0 and at most 1";
+    if (s.seed > limits::max_seed) return "seed: expected an integer from 0 to " + std::to_string(limits::max_seed) + " (2^53 − 1)";
     if (std::string e = check_model_config(session_model_config(s)); !e.empty()) return e;
-    const std::size_t need = session_bytes(s);
+    const std::uint64_t need = session_bytes(s);
     if (need > lim::max_bytes)
         return "model: needs " + mib_text(need) + " to train (weights, optimizer state and one batch's activations), more than the " +
                mib_text(lim::max_bytes) + " a run in the page may use; lower batch_size, n_embd or n_layer";
@@ -116,10 +132,13 @@ struct TaskSession::State {
     Model                last_good;   // the weights at the last snapshot
     std::vector<Example> validation;  // (128) fixed
     std::vector<int>     probe;       // (T) validation[0]'s inputs
-    std::vector<int>     role_probe;  // the standard role probe for this vocabulary
+    std::vector<int>     role_probe;  // (R) the standard role probe for this vocabulary
     float                last_loss = 0;
     long long            tokens = 0;
-    int                  good_step = 0;  // the step of last_good
+    int                  good_step = 0;     // last_good's step, tokens seen, training loss and validation score
+    long long            good_tokens = 0;
+    float                good_loss = 0;
+    TaskScore            good_score;
     bool                 diverged = false;
     std::string          stop_reason;
 };
@@ -149,10 +168,11 @@ Expected<TaskSession> TaskSession::start(const SessionSettings& settings) {
     Model copy = model.value();
     Expected<Trainer> trainer = Trainer::start(std::move(model.value()), session_train_config(settings, mc.block_size), {});
     if (!trainer) return fail(trainer.error());
-    auto state = std::unique_ptr<State>(new State{settings, std::move(trainer.value()), std::move(copy), {}, {}, {}, 0, 0, 0, false, {}});
+    auto state = std::unique_ptr<State>(new State{settings, std::move(trainer.value()), std::move(copy), {}, {}, {}, 0, 0, 0, 0, 0, {}, false, {}});
     state->validation = validation_set(settings.task, settings.seed, 128);
     state->probe = state->validation.front().inputs;
     state->role_probe = role_probe(state->last_good, mc.block_size / 2);
+    state->good_score = evaluate_task(state->last_good, state->validation);
     return TaskSession(std::move(state));
 }
 
@@ -173,10 +193,7 @@ SessionStep TaskSession::step() {
     if (!std::isfinite(out.stats.loss) || !std::isfinite(out.stats.grad_norm) ||
         (out.stats.step > 20 && out.stats.loss > 3 * uniform)) {
         s.diverged = out.diverged = true;
-        char loss[64];
-        std::snprintf(loss, sizeof loss, "training loss %.3g; a uniform guess scores %.2f", static_cast<double>(out.stats.loss), uniform);
-        s.stop_reason = "diverged at step " + std::to_string(out.stats.step) + " (" + loss + "): the learning rate " +
-                        rate_text(s.settings.learning_rate) + " is too high for this model; the last good snapshot is kept";
+        s.stop_reason = diverged_text(s.settings, out.stats.step, "training loss", out.stats.loss, uniform);
     } else {
         s.last_loss = out.stats.loss;
         if (s.trainer.steps() >= s.settings.max_steps) s.stop_reason = "finished: " + std::to_string(s.settings.max_steps) + " steps";
@@ -188,6 +205,7 @@ bool TaskSession::finished() const { return state_->diverged || state_->trainer.
 bool TaskSession::diverged() const { return state_->diverged; }
 const std::string& TaskSession::stop_reason() const { return state_->stop_reason; }
 int TaskSession::steps() const { return state_->trainer.steps(); }
+int TaskSession::good_step() const { return state_->good_step; }
 const Model& TaskSession::model() const { return state_->diverged ? state_->last_good : state_->trainer.model(); }
 const SessionSettings& TaskSession::settings() const { return state_->settings; }
 const std::vector<int>& TaskSession::probe() const { return state_->probe; }
@@ -204,22 +222,32 @@ std::vector<float> session_attention(const Model& model, const std::vector<int>&
 
 SessionSnapshot TaskSession::snapshot() {
     State& s = *state_;
-    if (!s.diverged && !kernels::all_finite(s.trainer.model().params.data(), s.trainer.model().params.size())) {
-        // the last step's update overflowed: its loss (computed before the update) could not tell
-        s.diverged = true;
-        s.stop_reason = "diverged at step " + std::to_string(s.trainer.steps()) + " (a weight overflowed): the learning rate " +
-                        rate_text(s.settings.learning_rate) + " is too high for this model; the last good snapshot is kept";
+    if (!s.diverged) {
+        // The weights become the last good ones only if they are: finite (a step's loss, computed
+        // before its update, cannot see an update that overflowed), with a validation loss below
+        // three times a uniform guess's.
+        const Model& now = s.trainer.model();
+        const double uniform = std::log(static_cast<double>(now.config.vocab_size));
+        const bool finite = kernels::all_finite(now.params.data(), now.params.size());
+        const TaskScore score = finite ? evaluate_task(now, s.validation) : TaskScore{};
+        if (!finite || !std::isfinite(score.loss) || score.loss > 3 * uniform) {
+            s.diverged = true;
+            s.stop_reason = diverged_text(s.settings, s.trainer.steps(), "validation loss",
+                                          finite ? score.loss : std::numeric_limits<double>::infinity(), uniform);
+        } else {
+            s.last_good.params = now.params;
+            s.good_step = s.trainer.steps();
+            s.good_tokens = s.tokens;
+            s.good_loss = s.last_loss;
+            s.good_score = score;
+        }
     }
     const Model& model = this->model();
-    if (!s.diverged) {
-        s.last_good.params = model.params;
-        s.good_step = s.trainer.steps();
-    }
     SessionSnapshot out;
     out.step = s.good_step;
-    out.tokens = s.tokens;
-    out.train_loss = s.last_loss;
-    out.validation = evaluate_task(model, s.validation);
+    out.tokens = s.good_tokens;
+    out.train_loss = s.good_loss;
+    out.validation = s.good_score;
     out.L = model.config.n_layer;
     out.H = model.config.n_head;
     out.T = static_cast<int>(s.probe.size());

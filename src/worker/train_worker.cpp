@@ -3,8 +3,10 @@
 // TaskSession, steps it in time slices and sends the page snapshots; strings and buffers cross
 // as plain values (the returned pointers stay valid until the next call).
 #include <emscripten.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,20 +32,12 @@ const char* give(std::string s) {
     return g_return.c_str();
 }
 
-std::string escaped(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out;
-}
-
-std::string status_json() {
-    if (!g_session) return "\"finished\":false,\"diverged\":false,\"stop_reason\":\"\",\"step\":0";
-    return std::string("\"finished\":") + (g_session->finished() ? "true" : "false") +
-           ",\"diverged\":" + (g_session->diverged() ? "true" : "false") + ",\"stop_reason\":\"" +
-           escaped(g_session->stop_reason()) + "\",\"step\":" + std::to_string(g_session->steps());
+// {"finished", "diverged", "stop_reason", "step"}, into `out`.
+void add_status(nlohmann::json& out) {
+    out["finished"] = g_session && g_session->finished();
+    out["diverged"] = g_session && g_session->diverged();
+    out["stop_reason"] = g_session ? g_session->stop_reason() : std::string();
+    out["step"] = g_session ? g_session->steps() : 0;
 }
 
 }  // namespace
@@ -68,7 +62,12 @@ EMSCRIPTEN_KEEPALIVE const char* tw_start(const char* settings_json) {
 // Steps until `budget_ms` have passed, `max_steps` were taken or the session stops (0 = no step
 // limit): {"taken", "finished", "diverged", "stop_reason", "step"}.
 EMSCRIPTEN_KEEPALIVE const char* tw_run(double budget_ms, int max_steps) {
-    if (!g_session) return give("{\"taken\":0," + status_json() + "}");
+    nlohmann::json out;
+    if (!g_session) {
+        out["taken"] = 0;
+        add_status(out);
+        return give(out.dump());
+    }
     const auto begin = std::chrono::steady_clock::now();
     const attnviz::ModelConfig& mc = g_session->model().config;
     const int T = mc.block_size, B = g_session->settings().batch_size;
@@ -84,7 +83,9 @@ EMSCRIPTEN_KEEPALIVE const char* tw_run(double budget_ms, int max_steps) {
         ++g_steps;
         if (std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count() >= budget_ms) break;
     }
-    return give("{\"taken\":" + std::to_string(taken) + "," + status_json() + "}");
+    out["taken"] = taken;
+    add_status(out);
+    return give(out.dump());
 }
 
 // The run as it is now: {"snapshot": {…}, "losses": [[step, loss], …] since the last one,
@@ -94,21 +95,20 @@ EMSCRIPTEN_KEEPALIVE const char* tw_snapshot() {
     if (!g_session) return give("{\"error\":\"no session\"}");
     attnviz::SessionSnapshot snap = g_session->snapshot();
     g_attention = std::move(snap.attention);
-    std::string out = "{\"snapshot\":" + attnviz::session_snapshot_json(snap) + ",\"losses\":[";
-    for (std::size_t k = 0; k < g_losses.size(); ++k) {
-        char point[64];
-        std::snprintf(point, sizeof point, "%s[%d,%.9g]", k ? "," : "", g_losses[k].first, static_cast<double>(g_losses[k].second));
-        out += point;
-    }
+    nlohmann::json out;
+    out["losses"] = g_losses;  // [[step, loss], …]
     const double seconds = g_ms / 1000;
-    char rates[160];
-    std::snprintf(rates, sizeof rates, "],\"throughput\":{\"steps_per_s\":%.4g,\"tokens_per_s\":%.6g,\"gflops\":%.4g},",
-                  seconds > 0 ? g_steps / seconds : 0.0, seconds > 0 ? g_tokens / seconds : 0.0, seconds > 0 ? g_flops / seconds / 1e9 : 0.0);
-    out += rates + status_json() + "}";
+    out["throughput"] = {{"steps_per_s", seconds > 0 ? g_steps / seconds : 0.0},
+                         {"tokens_per_s", seconds > 0 ? g_tokens / seconds : 0.0},
+                         {"gflops", seconds > 0 ? g_flops / seconds / 1e9 : 0.0}};
+    add_status(out);
+    // the snapshot's own JSON (the core's writer: each float in its shortest round-trip form) spliced in
+    std::string text = out.dump();
+    text.insert(1, "\"snapshot\":" + attnviz::session_snapshot_json(snap) + ",");
     g_losses.clear();
     g_ms = g_tokens = g_flops = 0;
     g_steps = 0;
-    return give(std::move(out));
+    return give(std::move(text));
 }
 
 EMSCRIPTEN_KEEPALIVE const float* tw_attention() { return g_attention.data(); }
@@ -120,7 +120,7 @@ EMSCRIPTEN_KEEPALIVE int tw_save() {
     if (!g_session) return 0;
     attnviz::Model model = g_session->model();
     model.metadata["session"] = attnviz::session_settings_json(g_session->settings());
-    model.metadata["trained_steps"] = std::to_string(g_session->snapshot().step);
+    model.metadata["trained_steps"] = std::to_string(g_session->diverged() ? g_session->good_step() : g_session->steps());
     g_file = attnviz::save_model(model);
     return static_cast<int>(g_file.size());
 }

@@ -4,6 +4,7 @@
 // as JSON unchanged; a diverging learning rate stops the run and keeps the last good weights; a
 // model too large is refused naming the limit; the history keeps a bounded, spread set.
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -83,8 +84,22 @@ TEST_CASE("a model too large for the page is refused before it starts, naming th
     CHECK(e.rfind("model: needs ", 0) == 0);
     CHECK(e.find("more than the 512 MiB a run in the page may use") != std::string::npos);
     CHECK(TaskSession::start(s).error() == e);
+    // counted in 64 bits in wasm too (a 32-bit size_t wrapped this one to 287 MiB and let it start)
+    SessionSettings wide = default_session(TaskKind::copy);
+    wide.task.length = 256;
+    wide.n_embd = 256;
+    wide.batch_size = 128;
+    CHECK(session_bytes(wide) > (std::uint64_t{4} << 30));
+    CHECK(!check_session(wide).empty());
+    // the evaluation's 64 examples count when the training batch is smaller
+    wide.batch_size = 4;
+    CHECK(session_bytes(wide) > (std::uint64_t{1} << 30));
+    CHECK(!check_session(wide).empty());
+    s = default_session(TaskKind::copy);
     s.batch_size = 8;
     CHECK(check_session(s).empty());
+    s.seed = std::uint64_t{1} << 53;
+    CHECK(check_session(s) == "seed: expected an integer from 0 to 9007199254740991 (2^53 − 1)");
 }
 
 TEST_CASE("a session is deterministic, and its losses are the stored native run's (wasm within 1e-4)", "[session]") {

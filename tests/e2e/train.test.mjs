@@ -117,6 +117,9 @@ test('after training: the model opens in every view, exported weights load back 
     await click(page, (await state(page)).layout.train_link);
     const link = await page.evaluate(() => window.attnviz.lastCopiedLink);
     assert.match(link, /#state=/);
+    assert.match(decodeURIComponent(link), /"train":\{"settings":\{.*\},"steps":150\}/);
+    // the address bar's own link keeps the view, not the run (a reload does not train again)
+    assert.doesNotMatch(decodeURIComponent(await page.evaluate(() => location.hash)), /"train":\{/);
     const again = await openApp({ width: 1280, height: 720, hash: link.replace(/^[^#]*#/, '') });
     try {
       const repeated = await waitTraining(again.page, (t) => t.status === 'paused' && t.step === 150, 'the linked run');
@@ -209,14 +212,14 @@ test('bad settings: a diverging learning rate stops with a message, a model too 
 
     const huge = { ...small, task: 'copy', length: 100, n_layer: 4, n_head: 8, n_embd: 256, mlp: true, batch_size: 512, learning_rate: 0.003 };
     const refused = await page.evaluate((s) => window.attnviz.setState(s), await linkState(page, huge));
-    assert.match(refused, /^This link|^state\.train\.settings\.model: needs \d+ MiB to train .*more than the 512 MiB a run in the page may use/);
+    assert.match(refused, /^state\.train\.settings\.model: needs \d+ MiB to train .*more than the 512 MiB a run in the page may use/);
 
     // a worker that dies is reported; Restart trains again in a new one
     assert.equal(await page.evaluate((s) => window.attnviz.setState(s), await linkState(page, { ...small, learning_rate: 0.003 })), '');
     await waitTraining(page, (t) => t.status === 'running' && t.step > 5, 'a running run');
     await page.evaluate(() => window.attnviz._trainKill());
     const died = await waitTraining(page, (t) => t.status === 'died', 'the death report');
-    assert.match(died.message, /^the training worker was stopped\. Restart trains the same settings again in a new worker\.$/);
+    assert.match(died.message, /^the training worker was stopped\. Restart trains again in a new worker\.$/);
     await waitFrames(page, 3);
     await click(page, (await state(page)).layout.train_start);
     await waitTraining(page, (t) => t.status === 'running' && t.step > 5, 'the restarted run');

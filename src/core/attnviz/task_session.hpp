@@ -48,7 +48,7 @@ struct SessionSettings {
     int           batch_size    = 32;     // B examples per step, 1 … 512
     float         learning_rate = 3e-3f;  // peak, (0, 1]
     int           max_steps     = 600;    // the run stops here, 1 … 20000
-    std::uint64_t seed          = 1;      // the model's initial weights and the examples' stream
+    std::uint64_t seed          = 1;      // the model's initial weights and the examples' stream, 0 … 2^53 − 1
 };
 
 namespace session_limits {
@@ -63,8 +63,9 @@ inline constexpr std::size_t max_bytes = 512u * 1024 * 1024;  // the worker's me
 SessionSettings default_session(TaskKind kind);
 
 // Bytes a session needs: parameters with their gradients and AdamW's two moments, the last good
-// weights, and one batch's activations and their gradients (the evaluation's batch is smaller).
-std::size_t session_bytes(const SessionSettings& settings);
+// weights, and one batch's activations and their gradients (the training batch or the
+// evaluation's 64 examples, whichever is larger). 64-bit even in wasm.
+std::uint64_t session_bytes(const SessionSettings& settings);
 
 // "" when the settings can run, else "<field>: <expected>" — session_limits, check_task, a
 // model too large for session_limits::max_bytes (the message names the limit and the need).
@@ -92,9 +93,12 @@ public:
     bool diverged() const;
     const std::string& stop_reason() const;    // "" while running; why it stopped
     int steps() const;
+    int good_step() const;                     // the step of the last good weights (the last snapshot's, or 0)
 
     // The run as it is now: the validation score, every head's attention on the probe, their
-    // role scores; remembers the weights as the last good ones.
+    // role scores. The weights become the last good ones if they are finite with a validation loss
+    // below three times a uniform guess's; else the session diverged, and the snapshot is the
+    // last good one's (its step, tokens, losses and heads).
     SessionSnapshot snapshot();
 
     const Model& model() const;                // the current weights (the last good ones after a divergence)
