@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <limits>
 #include <new>
-#include <numeric>
 
 #include "app.hpp"
 #include "app_state.hpp"
@@ -436,7 +435,6 @@ std::string state_json(const AppState& state) {
         train["train_loss"] = last.train_loss;
         train["validation"] = {{"loss", last.validation.loss}, {"accuracy", last.validation.accuracy}};
         train["first_validation_loss"] = t.history.curve().front().validation.loss;
-        train["attention_sum"] = std::accumulate(last.attention.begin(), last.attention.end(), 0.0);
         double induction = 0, previous = 0;
         for (const HeadRoles& r : last.roles) {
             induction = std::max(induction, r.induction);

@@ -344,4 +344,19 @@ std::string format_value(double v) {
     return buf;
 }
 
+namespace {
+
+constexpr ImU32 kHeadColours[] = {  // head_colour's palette (heatmap.hpp)
+    IM_COL32(230, 159, 0, 255),   IM_COL32(86, 180, 233, 255), IM_COL32(0, 158, 115, 255),  IM_COL32(240, 228, 66, 255),
+    IM_COL32(0, 114, 178, 255),   IM_COL32(213, 94, 0, 255),   IM_COL32(204, 121, 167, 255), IM_COL32(200, 200, 200, 255),
+};
+
+}  // namespace
+
+ImU32 head_colour(int h, float alpha) {
+    const ImU32 c = kHeadColours[h % (sizeof kHeadColours / sizeof kHeadColours[0])];
+    const auto a = static_cast<ImU32>(std::clamp(alpha, 0.0f, 1.0f) * 255.0f + 0.5f);
+    return (c & ~IM_COL32_A_MASK) | (a << IM_COL32_A_SHIFT);
+}
+
 }  // namespace attnviz::app

@@ -59,6 +59,11 @@ void heatmap_lost_context();  // forget every texture (the WebGL context was los
 // `text` cut to `width` pixels at a whole character, ending in "…" when cut.
 std::string fit_text(const std::string& text, float width);
 
+// Head h's colour (or series k's) wherever heads are told apart by colour: Okabe–Ito, the
+// colour-blind-safe categorical palette (light grey for black on the dark background); beyond
+// eight the colours repeat, and a label names them.
+ImU32 head_colour(int h, float alpha = 1.0f);
+
 // A value as the UI prints it everywhere: shortest round-trip form of the float.
 std::string format_value(double v);
 

@@ -23,19 +23,6 @@ namespace {
 constexpr float kMinWeight = 1.0f / 512;  // below this a line's alpha rounds to 0
 constexpr std::size_t kMaxLines = 12000;  // 48 000 vertices: under the 16-bit index limit with room for text
 
-// Okabe–Ito, the colour-blind-safe categorical palette (black replaced by light grey for the dark
-// background). Heads beyond eight reuse the colours; their checkboxes name them.
-constexpr ImU32 kHeadColours[] = {
-    IM_COL32(230, 159, 0, 255),   IM_COL32(86, 180, 233, 255), IM_COL32(0, 158, 115, 255),  IM_COL32(240, 228, 66, 255),
-    IM_COL32(0, 114, 178, 255),   IM_COL32(213, 94, 0, 255),   IM_COL32(204, 121, 167, 255), IM_COL32(200, 200, 200, 255),
-};
-
-ImU32 head_colour(int h, float alpha = 1.0f) {
-    const ImU32 c = kHeadColours[h % (sizeof kHeadColours / sizeof kHeadColours[0])];
-    const auto a = static_cast<ImU32>(std::clamp(alpha, 0.0f, 1.0f) * 255.0f + 0.5f);
-    return (c & ~IM_COL32_A_MASK) | (a << IM_COL32_A_SHIFT);
-}
-
 struct Line {
     int head, query, key;
     float weight;

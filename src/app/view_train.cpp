@@ -38,12 +38,6 @@ const char* task_label(TaskKind k) {
     return "";
 }
 
-// Okabe–Ito, as the lines view colours its heads.
-constexpr ImU32 kSeriesColours[] = {IM_COL32(230, 159, 0, 255), IM_COL32(86, 180, 233, 255), IM_COL32(0, 158, 115, 255),
-                                    IM_COL32(240, 228, 66, 255), IM_COL32(0, 114, 178, 255), IM_COL32(213, 94, 0, 255),
-                                    IM_COL32(204, 121, 167, 255), IM_COL32(200, 200, 200, 255)};
-ImU32 series_colour(int k) { return kSeriesColours[k % (sizeof kSeriesColours / sizeof kSeriesColours[0])]; }
-
 struct Series {
     std::string        name;
     ImU32              colour;
@@ -367,13 +361,13 @@ void view_train(AppState& state) {
     const bool side_by_side = avail >= 640;
     const float chart_w = side_by_side ? (avail - ImGui::GetStyle().ItemSpacing.x) / 2 : avail;
     const float chart_h = std::max(120.0f, ImGui::GetFontSize() * 8);
-    Series train_loss{"training (each step)", IM_COL32(150, 150, 160, 255), {}, 1.0f}, val_loss{"validation", series_colour(0), {}, 2.0f};
+    Series train_loss{"training (each step)", IM_COL32(150, 150, 160, 255), {}, 1.0f}, val_loss{"validation", head_colour(0), {}, 2.0f};
     float loss_hi = 0.1f;
     for (const auto& [step, loss] : t.history.losses()) {
         train_loss.points.emplace_back(static_cast<float>(step), loss);
         loss_hi = std::max(loss_hi, loss);
     }
-    Series accuracy{"validation accuracy", series_colour(2), {}, 2.0f}, sequences{"whole sequences right", series_colour(1), {}, 1.5f};
+    Series accuracy{"validation accuracy", head_colour(2), {}, 2.0f}, sequences{"whole sequences right", head_colour(1), {}, 1.5f};
     for (const CurvePoint& p : t.history.curve()) {
         val_loss.points.emplace_back(static_cast<float>(p.step), static_cast<float>(p.validation.loss));
         loss_hi = std::max(loss_hi, static_cast<float>(p.validation.loss));
@@ -426,8 +420,8 @@ void view_train(AppState& state) {
     std::vector<Series> previous, induction;
     for (int lh = 0; lh < snap.L * snap.H; ++lh) {
         const std::string name = "L" + std::to_string(lh / snap.H) + "H" + std::to_string(lh % snap.H);
-        previous.push_back({name, series_colour(lh), {}, 1.5f});
-        induction.push_back({name, series_colour(lh), {}, 1.5f});
+        previous.push_back({name, head_colour(lh), {}, 1.5f});
+        induction.push_back({name, head_colour(lh), {}, 1.5f});
         for (const CurvePoint& p : t.history.curve()) {
             if (p.roles.size() != static_cast<std::size_t>(snap.L * snap.H)) continue;
             previous.back().points.emplace_back(static_cast<float>(p.step), static_cast<float>(p.roles[lh].previous_token));

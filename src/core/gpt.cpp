@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 #if !defined(__EMSCRIPTEN__) || defined(__EMSCRIPTEN_PTHREADS__)
 #define ATTNVIZ_HAS_THREADS 1
@@ -421,15 +422,17 @@ ActivationTensors RunState::views(float* base) const {
 
 std::uint64_t activation_count(const ModelConfig& config, int B, int T) { return activation_sizes(config, B, T).total(); }
 
-RunState make_run_state(const ModelConfig& config, int B, int T) {
+RunState make_run_state(const ModelConfig& config, int B, int T, bool backward) {
     RunState s;
     s.config = config;
     s.B = B;
     s.T = T;
     const std::size_t n = activation_sizes(config, B, T).total();
     s.acts.assign(n, 0.0f);
-    s.grads_acts.assign(n, 0.0f);
-    s.grads.assign(parameter_count(config), 0.0f);
+    if (backward) {
+        s.grads_acts.assign(n, 0.0f);
+        s.grads.assign(parameter_count(config), 0.0f);
+    }
     s.inputs.assign(static_cast<std::size_t>(B) * T, 0);
     s.targets.assign(static_cast<std::size_t>(B) * T, -1);
     return s;
@@ -506,6 +509,8 @@ void zero_gradients(RunState& s) {
 }
 
 void gpt_backward(RunState& s, const Model& model) {
+    if (s.grads.size() != parameter_count(model.config))
+        throw std::logic_error("gpt_backward: the run state was made for the forward pass only");
     const ModelConfig& c = model.config;
     const int B = s.B, T = s.T, C = c.n_embd, L = c.n_layer, H = c.n_head, V = c.vocab_size, BT = B * T;
     const ParameterTensors p = model.tensors();

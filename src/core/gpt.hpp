@@ -131,7 +131,9 @@ struct RunState {
 };
 
 // Buffers for B sequences of T tokens (T <= block_size). Throws std::bad_alloc if they do not fit.
-RunState make_run_state(const ModelConfig& config, int B, int T);
+// With `backward` false, the activations alone: enough for gpt_forward (evaluation, probes), half
+// the memory, and gpt_backward refuses it.
+RunState make_run_state(const ModelConfig& config, int B, int T, bool backward = true);
 
 // Floats of one batch's activations (RunState::acts; grads_acts holds as many again).
 std::uint64_t activation_count(const ModelConfig& config, int B, int T);

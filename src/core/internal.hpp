@@ -22,6 +22,13 @@ struct FieldError {
     throw FieldError{field + ": " + expected};
 }
 
+// "" when lo <= v <= hi, else "<field>: expected an integer from lo to hi, got v".
+inline std::string range_error(const char* field, int v, int lo, int hi) {
+    if (v >= lo && v <= hi) return "";
+    return std::string(field) + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " +
+           std::to_string(v);
+}
+
 // The sequences a valid config describes, found while validating it.
 struct Sequences {
     std::vector<std::string> tokens;         // (T)

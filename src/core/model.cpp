@@ -7,22 +7,19 @@
 #include <new>
 #include <unordered_map>
 
+#include "internal.hpp"
 #include "random.hpp"
 #include "utf8.hpp"
 
 namespace attnviz {
 
 std::string check_model_config(const ModelConfig& c) {
-    const auto range = [](const char* field, int v, int lo, int hi) -> std::string {
-        if (v >= lo && v <= hi) return "";
-        return std::string(field) + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-               ", got " + std::to_string(v);
-    };
-    for (const std::string& e : {range("block_size", c.block_size, 1, model_limits::max_block_size),
-                                 range("vocab_size", c.vocab_size, 1, model_limits::max_vocab_size),
-                                 range("n_layer", c.n_layer, 1, model_limits::max_layers),
-                                 range("n_head", c.n_head, 1, model_limits::max_heads),
-                                 range("n_embd", c.n_embd, 1, model_limits::max_embd)})
+    using detail::range_error;
+    for (const std::string& e : {range_error("block_size", c.block_size, 1, model_limits::max_block_size),
+                                 range_error("vocab_size", c.vocab_size, 1, model_limits::max_vocab_size),
+                                 range_error("n_layer", c.n_layer, 1, model_limits::max_layers),
+                                 range_error("n_head", c.n_head, 1, model_limits::max_heads),
+                                 range_error("n_embd", c.n_embd, 1, model_limits::max_embd)})
         if (!e.empty()) return e;
     if (c.n_embd % c.n_head != 0)
         return "n_head: expected a divisor of n_embd (" + std::to_string(c.n_embd) + "), got " + std::to_string(c.n_head);

@@ -16,6 +16,7 @@
 namespace attnviz {
 
 using detail::field_error;
+using detail::range_error;
 
 //-----------------------------------------------------------------------------
 // 1. SessionSettings
@@ -70,8 +71,9 @@ ModelConfig session_model_config(const SessionSettings& s) {
 std::uint64_t session_bytes(const SessionSettings& s) {
     const ModelConfig mc = session_model_config(s);
     // parameters, gradients, AdamW's m and v, the last good copy; a batch's activations and their
-    // gradients, for the training step or the evaluation's 64 rows, whichever is larger (64-bit:
-    // in wasm a size_t would wrap on the shapes this must refuse)
+    // gradients, for the training step or the evaluation's 64 rows, whichever is larger (the
+    // evaluation needs no gradients: a bound from above) — 64-bit: in wasm a size_t would wrap on
+    // the shapes this must refuse
     const std::uint64_t rows = static_cast<std::uint64_t>(std::max(s.batch_size, kEvaluationRows));
     const std::uint64_t params = parameter_count(mc);  // within model_limits: check_model_config runs first
     return sizeof(float) * (5 * params + 2 * gpt::activation_count(mc, static_cast<int>(rows), mc.block_size));
@@ -95,12 +97,6 @@ std::string diverged_text(const SessionSettings& settings, int step, const char*
 }
 
 std::string mib_text(std::uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
-
-std::string range_error(const char* field, int v, int lo, int hi) {
-    if (v >= lo && v <= hi) return "";
-    return std::string(field) + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " +
-           std::to_string(v);
-}
 
 }  // namespace
 
@@ -176,26 +172,26 @@ Expected<TaskSession> TaskSession::start(const SessionSettings& settings) {
     return TaskSession(std::move(state));
 }
 
-SessionStep TaskSession::step() {
+StepStats TaskSession::step() {
     State& s = *state_;
-    SessionStep out;
+    StepStats out;
     if (finished()) return out;
     const int B = s.settings.batch_size, T = task_context(s.settings.task);
     const int index = s.trainer.steps();
     const TaskBatch batch = task_batch(s.settings.task, s.settings.seed, static_cast<std::uint64_t>(index) * B, B);
     Expected<StepStats> stats = s.trainer.step_batch(batch.inputs, batch.targets, B, T);
     if (!stats) throw std::logic_error("TaskSession::step: " + stats.error());  // the session made the batch: never
-    out.stats = stats.value();
+    out = stats.value();
     s.tokens += static_cast<long long>(B) * T;
-    out.stats.tokens = s.tokens;
+    out.tokens = s.tokens;
     // Divergence: a loss that is not finite, or, after the warm-up, three times a uniform guess's.
     const double uniform = std::log(static_cast<double>(s.last_good.config.vocab_size));
-    if (!std::isfinite(out.stats.loss) || !std::isfinite(out.stats.grad_norm) ||
-        (out.stats.step > 20 && out.stats.loss > 3 * uniform)) {
-        s.diverged = out.diverged = true;
-        s.stop_reason = diverged_text(s.settings, out.stats.step, "training loss", out.stats.loss, uniform);
+    if (!std::isfinite(out.loss) || !std::isfinite(out.grad_norm) ||
+        (out.step > 20 && out.loss > 3 * uniform)) {
+        s.diverged = true;
+        s.stop_reason = diverged_text(s.settings, out.step, "training loss", out.loss, uniform);
     } else {
-        s.last_loss = out.stats.loss;
+        s.last_loss = out.loss;
         if (s.trainer.steps() >= s.settings.max_steps) s.stop_reason = "finished: " + std::to_string(s.settings.max_steps) + " steps";
     }
     return out;
@@ -208,12 +204,11 @@ int TaskSession::steps() const { return state_->trainer.steps(); }
 int TaskSession::good_step() const { return state_->good_step; }
 const Model& TaskSession::model() const { return state_->diverged ? state_->last_good : state_->trainer.model(); }
 const SessionSettings& TaskSession::settings() const { return state_->settings; }
-const std::vector<int>& TaskSession::probe() const { return state_->probe; }
 
 std::vector<float> session_attention(const Model& model, const std::vector<int>& ids) {
     const ModelConfig& mc = model.config;
     const int T = static_cast<int>(ids.size()), L = mc.n_layer, H = mc.n_head;
-    gpt::RunState run = gpt::make_run_state(mc, 1, T);
+    gpt::RunState run = gpt::make_run_state(mc, 1, T, false);
     std::copy(ids.begin(), ids.end(), run.inputs.begin());
     gpt::gpt_forward(run, model);
     const float* att = run.activations().att;  // (L, B = 1, H, T, T)

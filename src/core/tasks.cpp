@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "gpt.hpp"
+#include "internal.hpp"
 #include "random.hpp"
 
 namespace attnviz {
@@ -152,29 +153,26 @@ std::optional<TaskKind> task_from_name(std::string_view name) {
 }
 
 std::string check_task(const TaskSpec& s) {
-    const auto range = [](const char* field, int v, int lo, int hi) -> std::string {
-        if (v >= lo && v <= hi) return "";
-        return std::string(field) + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " + std::to_string(v);
-    };
+    using detail::range_error;
     switch (s.kind) {
-        case TaskKind::modular_addition: return range("symbols", s.symbols, 3, 113);  // p² >= 9: pairs on both sides of the split
+        case TaskKind::modular_addition: return range_error("symbols", s.symbols, 3, 113);  // p² >= 9: pairs on both sides of the split
         case TaskKind::brackets: {
-            std::string e = range("length", s.length, 2, 256);
+            std::string e = range_error("length", s.length, 2, 256);
             if (e.empty() && s.length % 2 != 0) e = "length: expected an even number of brackets, got " + std::to_string(s.length);
             return e;
         }
         case TaskKind::induction: {
-            std::string e = range("length", s.length, 8, 512);
-            if (e.empty()) e = range("symbols", s.symbols, s.length / 2, 26);
+            std::string e = range_error("length", s.length, 8, 512);
+            if (e.empty()) e = range_error("symbols", s.symbols, s.length / 2, 26);
             return e;
         }
         case TaskKind::previous_token: {
-            std::string e = range("length", s.length, 2, 512);
-            return e.empty() ? range("symbols", s.symbols, 2, 26) : e;
+            std::string e = range_error("length", s.length, 2, 512);
+            return e.empty() ? range_error("symbols", s.symbols, 2, 26) : e;
         }
         default: {
-            std::string e = range("length", s.length, 1, 256);
-            return e.empty() ? range("symbols", s.symbols, 2, 26) : e;
+            std::string e = range_error("length", s.length, 1, 256);
+            return e.empty() ? range_error("symbols", s.symbols, 2, 26) : e;
         }
     }
 }
@@ -229,7 +227,7 @@ TaskScore evaluate_task(const Model& model, const std::vector<Example>& examples
     long long right = 0, whole = 0;
     for (std::size_t first = 0; first < examples.size(); first += kRows) {
         const int B = static_cast<int>(std::min<std::size_t>(kRows, examples.size() - first));
-        gpt::RunState s = gpt::make_run_state(model.config, B, T);
+        gpt::RunState s = gpt::make_run_state(model.config, B, T, false);
         for (int b = 0; b < B; ++b) {
             std::copy(examples[first + b].inputs.begin(), examples[first + b].inputs.end(), s.inputs.begin() + static_cast<std::ptrdiff_t>(b) * T);
             std::copy(examples[first + b].targets.begin(), examples[first + b].targets.end(), s.targets.begin() + static_cast<std::ptrdiff_t>(b) * T);

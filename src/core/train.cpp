@@ -274,7 +274,7 @@ double Trainer::evaluate(const std::vector<int>& tokens, int max_windows) {
 std::vector<float> sequence_losses(const Model& model, const std::vector<int>& ids) {
     const int T = static_cast<int>(ids.size());
     if (T < 2) return {};
-    gpt::RunState run = gpt::make_run_state(model.config, 1, T);
+    gpt::RunState run = gpt::make_run_state(model.config, 1, T, false);
     std::copy(ids.begin(), ids.end(), run.inputs.begin());
     for (int t = 0; t + 1 < T; ++t) run.targets[t] = ids[t + 1];
     gpt::gpt_forward(run, model);

@@ -73,11 +73,11 @@ EMSCRIPTEN_KEEPALIVE const char* tw_run(double budget_ms, int max_steps) {
     const int T = mc.block_size, B = g_session->settings().batch_size;
     int taken = 0;
     while (!g_session->finished() && (max_steps <= 0 || taken < max_steps)) {
-        const attnviz::SessionStep s = g_session->step();
+        const attnviz::StepStats s = g_session->step();
         ++taken;
-        if (s.diverged) break;
-        g_losses.emplace_back(s.stats.step, s.stats.loss);
-        g_ms += s.stats.ms;
+        if (g_session->diverged()) break;
+        g_losses.emplace_back(s.step, s.loss);
+        g_ms += s.ms;
         g_tokens += static_cast<double>(B) * T;
         g_flops += static_cast<double>(B) * T * attnviz::training_flops_per_token(mc, T);
         ++g_steps;

@@ -39,7 +39,7 @@ SessionSettings small_induction() {
 std::vector<float> losses(const SessionSettings& s, int steps) {
     TaskSession session = must_start(s);
     std::vector<float> out;
-    for (int k = 0; k < steps; ++k) out.push_back(session.step().stats.loss);
+    for (int k = 0; k < steps; ++k) out.push_back(session.step().loss);
     return out;
 }
 

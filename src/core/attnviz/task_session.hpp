@@ -77,18 +77,14 @@ ModelConfig session_model_config(const SessionSettings& settings);
 //-----------------------------------------------------------------------------
 // 2. TaskSession
 //-----------------------------------------------------------------------------
-struct SessionStep {
-    StepStats stats;           // the Trainer's
-    bool      diverged = false;  // the loss left the finite range, or grew past 3·ln(V) after the warm-up
-};
-
 class TaskSession {
 public:
     static Expected<TaskSession> start(const SessionSettings& settings);
 
-    // One optimizer step on the next batch. After a divergence the session is stopped: step()
-    // does nothing more, and model() is the weights of the last snapshot (the last good ones).
-    SessionStep step();
+    // One optimizer step on the next batch: the Trainer's stats (tokens: the session's). A loss
+    // that is not finite, or past 3·ln(V) after the warm-up, stops the session (diverged()); then
+    // step() does nothing more (its stats are empty), and model() is the last snapshot's weights.
+    StepStats step();
     bool finished() const;                     // max_steps taken, or diverged
     bool diverged() const;
     const std::string& stop_reason() const;    // "" while running; why it stopped
@@ -103,7 +99,6 @@ public:
 
     const Model& model() const;                // the current weights (the last good ones after a divergence)
     const SessionSettings& settings() const;
-    const std::vector<int>& probe() const;     // (T) the fixed probe: the validation set's first example
 
     TaskSession(TaskSession&&) noexcept;
     TaskSession& operator=(TaskSession&&) noexcept;
@@ -156,7 +151,6 @@ public:
     const std::vector<std::pair<int, float>>& losses() const { return losses_; }
     const std::vector<CurvePoint>&            curve() const { return curve_; }
     const std::vector<SessionSnapshot>&       kept() const { return kept_; }
-    std::size_t                               max_kept() const { return max_kept_; }
 
 private:
     std::size_t                        max_kept_;
