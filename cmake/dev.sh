@@ -8,6 +8,8 @@
 #   cmake/dev.sh bench [MAX_T]                   benchmarks, native and wasm, with onnxruntime-web and tfjs (bench/run.sh)
 #   cmake/dev.sh train [OPTIONS]                 train the shipped model (web/models/attnviz_char.*) natively;
 #                                                OPTIONS go to attnviz-train (--help lists them)
+#   cmake/dev.sh train-vit [DATASET]             train the shipped image models (web/models/vit_{digits,fashion}.*)
+#                                                natively: both, or the one named (digits or fashion)
 #
 # Each step is skipped when its output is up to date, so a second run is quick. Everything
 # comes from Debian's packages (binary and source) and the npm registry, nothing else.
@@ -20,8 +22,10 @@ export NODE_PATH=/usr/share/nodejs   # emcc needs Debian's acorn
 
 IMGUI_VERSION="1.86+ds"
 SDL2_VERSION="2.26.5+dfsg"
-APT_PACKAGES=(cmake ninja-build g++ dpkg-dev emscripten libxtensor-dev libxsimd-dev nlohmann-json3-dev
+APT_PACKAGES=(cmake ninja-build g++ dpkg-dev emscripten libxtensor-dev libxsimd-dev nlohmann-json3-dev zlib1g-dev
               catch2 chromium fonts-dejavu-core fonts-droid-fallback fortunes fortunes-zh)
+# The image models' data, needed only by `train-vit` (never by the build or the tests).
+VIT_DATA_PACKAGES=(dataset-fashion-mnist python3-sklearn)
 
 log()  { printf '\033[1;34m[attnviz]\033[0m %s\n' "$*" >&2; }
 die()  { printf '\033[1;31m[attnviz] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -39,7 +43,7 @@ apt_update_once() {
 
 install_apt_packages() {
   local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
+  for pkg in "${APT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   command -v node >/dev/null || missing+=(nodejs)
@@ -186,6 +190,23 @@ cmd_train() {
   exec "$BUILD/native/attnviz-train" --out "$ROOT/web/models/attnviz_char" "$@"
 }
 
+# The shipped image models: attnviz-train-vit's defaults per dataset are their settings.
+cmd_train_vit() {
+  install_apt_packages "${VIT_DATA_PACKAGES[@]}"
+  if [ ! -f "$BUILD/native/build.ninja" ]; then
+    cmake -S "$ROOT" -B "$BUILD/native" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+  fi
+  log "building attnviz-train-vit"
+  cmake --build "$BUILD/native" --target attnviz-train-vit >&2
+  mkdir -p "$ROOT/web/models"
+  local datasets=("${@:-digits fashion}")
+  for dataset in ${datasets[*]}; do
+    case "$dataset" in digits|fashion) ;; *) die "train-vit: expected digits or fashion, got $dataset" ;; esac
+    log "training vit_$dataset"
+    "$BUILD/native/attnviz-train-vit" --dataset "$dataset" --out "$ROOT/web/models/vit_$dataset"
+  done
+}
+
 cmd_bench() {
   install_apt_packages
   exec bash "$ROOT/bench/run.sh" "$@"
@@ -196,6 +217,7 @@ case "${1:-}" in
   bench) shift; cmd_bench "$@" ;;
   test)  shift; cmd_test "$@" ;;
   train) shift; cmd_train "$@" ;;
+  train-vit) shift; cmd_train_vit "$@" ;;
   build) shift; cmd_build "$@" ;;
   *) cat >&2 <<'USAGE'
 usage: cmake/dev.sh run [--port N] [--host ADDR]   build the web app and serve it (default http://127.0.0.1:8080)
@@ -203,6 +225,7 @@ usage: cmake/dev.sh run [--port N] [--host ADDR]   build the web app and serve i
        cmake/dev.sh build                           build both flavours
        cmake/dev.sh bench [MAX_T]                   run the benchmarks (not part of the tests)
        cmake/dev.sh train [OPTIONS]                 train the shipped model (attnviz-train --help)
+       cmake/dev.sh train-vit [digits|fashion]      train the shipped image models (attnviz-train-vit --help)
 USAGE
      exit 2 ;;
 esac

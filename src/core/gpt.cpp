@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -187,7 +188,7 @@ void matmul_forward_packed(float* out, const float* inp, const float* packed, co
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
                      int N, int C, int OC) {
     // dinp += dout·weight   (N, OC)·(OC, C)
-    {
+    if (dinp) {
         const auto packed = buffer(kernels::packed_size(OC, C));
         kernels::pack(packed.get(), weight, C, OC, C);
         matmul_rows(dinp, dout, packed.get(), N, OC, C, true);
@@ -205,6 +206,43 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     // dbias += Σ_rows dout
     if (dbias)
         for (int i = 0; i < N; ++i) add_into(dbias, dout + static_cast<std::size_t>(i) * OC, OC);
+}
+
+void extract_patches(float* patches, const float* images, int B, int image_size, int patch_size) {
+    const int side = image_size / patch_size, P = patch_size * patch_size;
+    for (int b = 0; b < B; ++b)
+        for (int pr = 0; pr < side; ++pr)
+            for (int pc = 0; pc < side; ++pc) {
+                float* out = patches + (static_cast<std::size_t>(b) * side * side + static_cast<std::size_t>(pr) * side + pc) * P;
+                const float* image = images + static_cast<std::size_t>(b) * image_size * image_size;
+                for (int y = 0; y < patch_size; ++y)
+                    std::copy_n(image + static_cast<std::size_t>(pr * patch_size + y) * image_size + pc * patch_size, patch_size,
+                                out + static_cast<std::size_t>(y) * patch_size);
+            }
+}
+
+void patch_encoder_forward(float* out, const float* patches, const float* patchw, const float* patchb, const float* cls,
+                           const float* wpe, int B, int N, int P, int C) {
+    const int T = N + 1;
+    const auto packed = buffer(kernels::packed_size(P, C));
+    kernels::pack_transposed(packed.get(), patchw, P, P, C);  // patchwᵀ (P, C)
+    for (int b = 0; b < B; ++b) {
+        float* o = out + static_cast<std::size_t>(b) * T * C;
+        std::copy_n(cls, C, o);  // the class token, position 0
+        matmul_forward_packed(o + C, patches + static_cast<std::size_t>(b) * N * P, packed.get(), patchb, N, P, C);
+        for (std::size_t i = 0; i < static_cast<std::size_t>(T) * C; ++i) o[i] += wpe[i];
+    }
+}
+
+void patch_encoder_backward(float* dpatchw, float* dpatchb, float* dcls, float* dwpe, const float* dout, const float* patches,
+                            int B, int N, int P, int C) {
+    const int T = N + 1;
+    for (int b = 0; b < B; ++b) {
+        const float* d = dout + static_cast<std::size_t>(b) * T * C;
+        for (int c = 0; c < C; ++c) dcls[c] += d[c];
+        for (std::size_t i = 0; i < static_cast<std::size_t>(T) * C; ++i) dwpe[i] += d[i];
+        matmul_backward(nullptr, dpatchw, dpatchb, d + C, patches + static_cast<std::size_t>(b) * N * P, nullptr, N, P, C);
+    }
 }
 
 namespace {
@@ -244,7 +282,7 @@ void rope_forward(float* qkv, int B, int T, int C, int H) { rope_rotate(qkv, B, 
 
 void rope_backward(float* dqkv, int B, int T, int C, int H) { rope_rotate(dqkv, B, T, C, H, -1.0f); }
 
-void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi) {
+void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi, bool causal) {
     const int hs = C / H, C3 = 3 * C;
     const float q_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(hs)));  // log2(e)/√hs
     parallel_for(B * H, 4.0 * B * H * T * T * hs, [&](int p0, int p1) {
@@ -266,12 +304,13 @@ void attention_forward(float* out, float* att, const float* inp, int B, int T, i
             const float slope2 = alibi ? static_cast<float>(alibi_slope(h, H) * 1.4426950408889634) : 0.0f;
             for (int t = 0; t < T; ++t) {
                 float* row = a + static_cast<std::size_t>(t) * T;
+                const int keys = causal ? t + 1 : T;  // the keys t2 < keys: t2 <= t under the causal mask
                 if (alibi)
-                    for (int t2 = 0; t2 <= t; ++t2) row[t2] -= slope2 * static_cast<float>(t - t2);
-                // softmax over the keys t2 <= t (subtracting the max for numerical stability); 0 above
-                kernels::exp2_rows(row, inv_sum.data(), row, 1, t + 1);
-                for (int t2 = 0; t2 <= t; ++t2) row[t2] *= inv_sum[0];
-                std::fill(row + t + 1, row + T, 0.0f);
+                    for (int t2 = 0; t2 < keys; ++t2) row[t2] -= slope2 * static_cast<float>(std::abs(t - t2));
+                // softmax over the keys (subtracting the max for numerical stability); 0 past them
+                kernels::exp2_rows(row, inv_sum.data(), row, 1, keys);
+                for (int t2 = 0; t2 < keys; ++t2) row[t2] *= inv_sum[0];
+                std::fill(row + keys, row + T, 0.0f);
             }
             float* o = out + static_cast<std::size_t>(b) * T * C + h * hs;  // (T, hs), rows C apart
             kernels::matmul_packed(o, C, a, v.data(), T, T, hs);
@@ -279,7 +318,8 @@ void attention_forward(float* out, float* att, const float* inp, int B, int T, i
     });
 }
 
-void attention_backward(float* dinp, const float* dout, const float* inp, const float* att, int B, int T, int C, int H) {
+void attention_backward(float* dinp, const float* dout, const float* inp, const float* att, int B, int T, int C, int H,
+                        bool causal) {
     const int hs = C / H, C3 = 3 * C;
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs)));
     parallel_for(B * H, 8.0 * B * H * T * T * hs, [&](int p0, int p1) {
@@ -305,10 +345,11 @@ void attention_backward(float* dinp, const float* dout, const float* inp, const 
             for (int t = 0; t < T; ++t) {
                 const float* ar = a + static_cast<std::size_t>(t) * T;
                 float* dr = datt.data() + static_cast<std::size_t>(t) * T;
+                const int keys = causal ? t + 1 : T;
                 float dot = 0.0f;
-                for (int t2 = 0; t2 <= t; ++t2) dot += ar[t2] * dr[t2];
-                for (int t2 = 0; t2 <= t; ++t2) dr[t2] = ar[t2] * (dr[t2] - dot) * scale;
-                std::fill(dr + t + 1, dr + T, 0.0f);
+                for (int t2 = 0; t2 < keys; ++t2) dot += ar[t2] * dr[t2];
+                for (int t2 = 0; t2 < keys; ++t2) dr[t2] = ar[t2] * (dr[t2] - dot) * scale;
+                std::fill(dr + keys, dr + T, 0.0f);
             }
             // dq += dpreatt·k   (T, T)·(T, hs)
             kernels::pack(packed.data(), q + C, C3, T, hs);
@@ -434,6 +475,7 @@ RunState make_run_state(const ModelConfig& config, int B, int T, bool backward) 
         s.grads.assign(parameter_count(config), 0.0f);
     }
     s.inputs.assign(static_cast<std::size_t>(B) * T, 0);
+    if (config.is_image()) s.patches.assign(static_cast<std::size_t>(B) * config.n_patches() * config.patch_pixels(), 0.0f);
     s.targets.assign(static_cast<std::size_t>(B) * T, -1);
     return s;
 }
@@ -448,7 +490,10 @@ void gpt_forward(RunState& s, const Model& model) {
     const ActivationTensors a = s.activations();
     const std::size_t btc = static_cast<std::size_t>(BT) * C;
 
-    encoder_forward(a.encoded, s.inputs.data(), p.wte, p.wpe, B, T, C);
+    if (c.is_image())
+        patch_encoder_forward(a.encoded, s.patches.data(), p.patchw, p.patchb, p.cls, p.wpe, B, T - 1, c.patch_pixels(), C);
+    else
+        encoder_forward(a.encoded, s.inputs.data(), p.wte, p.wpe, B, T, C);
     for (int l = 0; l < L; ++l) {
         const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * btc;
         float* ln1 = a.ln1 + l * btc;
@@ -461,7 +506,8 @@ void gpt_forward(RunState& s, const Model& model) {
         layernorm_forward(ln1, a.ln1_mean + l * BT, a.ln1_rstd + l * BT, residual, p.ln1w + l * C, p.ln1b + l * C, BT, C);
         matmul_forward(qkv, ln1, p.qkvw + static_cast<std::size_t>(l) * 3 * C * C, p.qkvb + l * 3 * C, BT, C, 3 * C);
         if (c.positions == Positions::rope) rope_forward(qkv, B, T, C, H);
-        attention_forward(atty, a.att + static_cast<std::size_t>(l) * B * H * T * T, qkv, B, T, C, H, c.positions == Positions::alibi);
+        attention_forward(atty, a.att + static_cast<std::size_t>(l) * B * H * T * T, qkv, B, T, C, H, c.positions == Positions::alibi,
+                          c.causal());
         matmul_forward(attproj, atty, p.attprojw + static_cast<std::size_t>(l) * C * C, p.attprojb + l * C, BT, C, C);
         residual_forward(residual2, residual, attproj, btc);
         if (!c.mlp) {  // attention-only: the block's output is residual2
@@ -548,14 +594,18 @@ void gpt_backward(RunState& s, const Model& model) {
         matmul_backward(d.atty + l * btc, g.attprojw + lC * C, c.bias ? g.attprojb + lC : nullptr, d.attproj + l * btc,
                         a.atty + l * btc, p.attprojw + lC * C, BT, C, C);
         attention_backward(d.qkv + l * btc * 3, d.atty + l * btc, a.qkv + l * btc * 3,
-                           a.att + static_cast<std::size_t>(l) * B * H * T * T, B, T, C, H);
+                           a.att + static_cast<std::size_t>(l) * B * H * T * T, B, T, C, H, c.causal());
         if (c.positions == Positions::rope) rope_backward(d.qkv + l * btc * 3, B, T, C, H);
         matmul_backward(d.ln1 + l * btc, g.qkvw + lC * 3 * C, c.bias ? g.qkvb + lC * 3 : nullptr, d.qkv + l * btc * 3,
                         a.ln1 + l * btc, p.qkvw + lC * 3 * C, BT, C, 3 * C);
         layernorm_backward(dresidual, g.ln1w + lC, g.ln1b + lC, d.ln1 + l * btc, residual, p.ln1w + lC,
                            a.ln1_mean + l * BT, a.ln1_rstd + l * BT, BT, C);
     }
-    encoder_backward(g.wte, g.wpe, d.encoded, s.inputs.data(), B, T, C);
+    if (c.is_image())
+        patch_encoder_backward(g.patchw, c.bias ? g.patchb : nullptr, g.cls, g.wpe, d.encoded, s.patches.data(), B, T - 1,
+                               c.patch_pixels(), C);
+    else
+        encoder_backward(g.wte, g.wpe, d.encoded, s.inputs.data(), B, T, C);
     if (!c.bias) {  // a model without biases keeps them at 0: no gradient reaches them
         for (const TensorSpec& t : parameter_specs(c))
             if (t.is_bias) std::fill_n(s.grads.data() + t.offset, t.size, 0.0f);

@@ -36,6 +36,17 @@ int  threads();
 void encoder_forward(float* out, const int* inp, const float* wte, const float* wpe, int B, int T, int C);
 void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* inp, int B, int T, int C);
 
+// An image model's tokens: images (B, S·S) cut into patches (B, N, P), each patch's p×p pixels row
+// by row, the patches in raster order (row of patches, then column).
+void extract_patches(float* patches, const float* images, int B, int image_size, int patch_size);
+// out[b,0] = cls + wpe[0]; out[b,1+n] = patches[b,n]·patchwᵀ + patchb + wpe[1+n].
+// out (B,N+1,C), patches (B,N,P), patchw (C,P), patchb (C), cls (C), wpe (N+1,C)
+void patch_encoder_forward(float* out, const float* patches, const float* patchw, const float* patchb, const float* cls,
+                           const float* wpe, int B, int N, int P, int C);
+// dpatchw (C,P), dpatchb (C), dcls (C), dwpe (N+1,C), dout (B,N+1,C)
+void patch_encoder_backward(float* dpatchw, float* dpatchb, float* dcls, float* dwpe, const float* dout, const float* patches,
+                            int B, int N, int P, int C);
+
 // out = (inp - mean) * rstd * weight + bias, over the last axis; eps 1e-5.
 // out (N,C), mean (N), rstd (N), inp (N,C), weight (C), bias (C); N = B·T
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
@@ -48,7 +59,7 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 // The same with weightᵀ already packed for the kernel (kernels::pack_transposed(packed, weight, C,
 // C, OC)), the same numbers: a model traced again and again packs its weights once.
 void matmul_forward_packed(float* out, const float* inp, const float* packed, const float* bias, int N, int C, int OC);
-// dinp (N,C), dweight (OC,C), dbias (OC) or null, dout (N,OC)
+// dinp (N,C) or null (no gradient wanted: weight is then not read), dweight (OC,C), dbias (OC) or null, dout (N,OC)
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
                      int N, int C, int OC);
 
@@ -61,15 +72,18 @@ void rope_forward(float* qkv, int B, int T, int C, int H);
 // with respect to the unrotated q and k. dqkv (B,T,3C), dv untouched.
 void rope_backward(float* dqkv, int B, int T, int C, int H);
 
-// Causal multi-head self-attention. inp holds q, k, v side by side per position (c_attn's
-// output); head h uses channels [h·hs, (h+1)·hs) of each. att = softmax(q·kᵀ/√hs) over keys
-// t2 <= t (exactly 0 above the diagonal); out = att·v, heads side by side.
+// Multi-head self-attention, causal unless `causal` is false (image models). inp holds q, k, v
+// side by side per position (c_attn's output); head h uses channels [h·hs, (h+1)·hs) of each.
+// att = softmax(q·kᵀ/√hs) over keys t2 <= t (exactly 0 above the diagonal), or over every key
+// when not causal; out = att·v, heads side by side.
 // out (B,T,C), att (B,H,T,T), inp (B,T,3C)
-// alibi: each head h subtracts alibi_slope(h, H)·(t − t2) from its scaled scores. A constant bias:
+// alibi: each head h subtracts alibi_slope(h, H)·|t − t2| from its scaled scores. A constant bias:
 // attention_backward is the same with or without it (it reads the softmax's output, att).
-void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi = false);
+void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi = false,
+                       bool causal = true);
 // dinp (B,T,3C), dout (B,T,C), inp (B,T,3C), att (B,H,T,T)
-void attention_backward(float* dinp, const float* dout, const float* inp, const float* att, int B, int T, int C, int H);
+void attention_backward(float* dinp, const float* dout, const float* inp, const float* att, int B, int T, int C, int H,
+                        bool causal = true);
 
 // GELU, the erf form: out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), as torch.nn.GELU() (erf to 1.5e-7, kernels::gelu).   (N)
 void gelu_forward(float* out, const float* inp, std::size_t N);
@@ -121,7 +135,8 @@ struct RunState {
     std::vector<float> acts;          // every activation, in ActivationTensors' order
     std::vector<float> grads_acts;    // the same layout, for the backward pass
     std::vector<float> grads;         // (parameter_count) gradients, ParameterTensors' layout
-    std::vector<int>   inputs;        // (B, T)
+    std::vector<int>   inputs;        // (B, T) token ids (text models)
+    std::vector<float> patches;       // (B, N, P) image models' pixels, patch by patch (extract_patches)
     std::vector<int>   targets;       // (B, T), -1 = no target
     float mean_loss = -1.0f;          // after a forward with targets
 
@@ -141,7 +156,8 @@ std::uint64_t activation_count(const ModelConfig& config, int B, int T);
 //-----------------------------------------------------------------------------
 // 4. The model's passes
 //-----------------------------------------------------------------------------
-// Forward over state.inputs; with targets (any >= 0) also the losses and their mean.
+// Forward over state.inputs (image models: state.patches, T = N + 1); with targets (any >= 0)
+// also the losses and their mean. An image model's target sits at position 0, the class token.
 void gpt_forward(RunState& state, const Model& model);
 // Zeroes state.grads, then fills it with the gradient of the mean loss (needs the forward first).
 void gpt_backward(RunState& state, const Model& model);

@@ -23,10 +23,23 @@ std::string check_model_config(const ModelConfig& c) {
         if (!e.empty()) return e;
     if (c.n_embd % c.n_head != 0)
         return "n_head: expected a divisor of n_embd (" + std::to_string(c.n_embd) + "), got " + std::to_string(c.n_head);
+    if (c.image_size != 0 || c.patch_size != 0) {
+        if (const std::string e = range_error("image_size", c.image_size, 1, model_limits::max_image_size); !e.empty()) return e;
+        if (const std::string e = range_error("patch_size", c.patch_size, 1, c.image_size); !e.empty()) return e;
+        if (c.image_size % c.patch_size != 0)
+            return "patch_size: expected a divisor of image_size (" + std::to_string(c.image_size) + "), got " + std::to_string(c.patch_size);
+        if (c.block_size != c.n_patches() + 1)
+            return "block_size: expected the patches plus the class token, (" + std::to_string(c.image_size) + " / " +
+                   std::to_string(c.patch_size) + ")² + 1 = " + std::to_string(c.n_patches() + 1) + ", got " + std::to_string(c.block_size);
+        if (c.positions != Positions::learned)
+            return std::string("positions: expected \"learned\" in an image model, got \"") + positions_name(c.positions) + "\"";
+        if (c.tied) return "tied: expected false in an image model (its head is its own tensor; there is no token embedding)";
+    }
     if (c.positions == Positions::rope && (c.n_embd / c.n_head) % 2 != 0)
         return "n_head: expected an even head size n_embd / n_head for RoPE positions (it rotates pairs), got " +
                std::to_string(c.n_embd / c.n_head);
     const double floats = static_cast<double>(c.vocab_size) * c.n_embd * (c.tied ? 1 : 2) +
+                          (c.is_image() ? static_cast<double>(c.patch_pixels() + 2) * c.n_embd : 0.0) +
                           (c.positions == Positions::learned ? static_cast<double>(c.block_size) * c.n_embd : 0.0) +
                           static_cast<double>(c.n_layer) * (c.mlp ? 12.0 * c.n_embd * c.n_embd + 13.0 * c.n_embd
                                                                   : 4.0 * c.n_embd * c.n_embd + 6.0 * c.n_embd) +
@@ -99,20 +112,21 @@ namespace {
 
 // Sizes of ParameterTensors' members, in their order.
 struct Sizes {
-    std::size_t wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, lm_head;
+    std::size_t wte, patchw, patchb, cls, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, lm_head;
 };
 
 Sizes sizes(const ModelConfig& c) {
     const std::size_t V = c.vocab_size, C = c.n_embd, L = c.n_layer, Tmax = c.block_size;
     const std::size_t positions = c.positions == Positions::learned ? Tmax * C : 0;
     const std::size_t M = c.mlp ? L : 0;  // blocks with an MLP
-    return {V * C, positions, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C, M * C, M * C,
+    const std::size_t image = c.is_image() ? 1 : 0, P = c.patch_pixels();
+    return {(1 - image) * V * C, image * C * P, image * C, image * C, positions, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C, M * C, M * C,
             M * 4 * C * C, M * 4 * C, M * C * 4 * C, M * C, C, C, c.tied ? 0 : V * C};
 }
 
 // Where each member of ParameterTensors starts, in floats from the buffer's start.
 struct Offsets {
-    std::size_t wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, lm_head;
+    std::size_t wte, patchw, patchb, cls, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, lm_head;
 };
 
 Offsets offsets(const ModelConfig& c) {
@@ -121,6 +135,9 @@ Offsets offsets(const ModelConfig& c) {
     std::size_t at = 0;
     const auto take = [&at](std::size_t n) { const std::size_t here = at; at += n; return here; };
     o.wte = take(s.wte);
+    o.patchw = take(s.patchw);
+    o.patchb = take(s.patchb);
+    o.cls = take(s.cls);
     o.wpe = take(s.wpe);
     o.ln1w = take(s.ln1w);
     o.ln1b = take(s.ln1b);
@@ -144,14 +161,16 @@ Offsets offsets(const ModelConfig& c) {
 
 std::size_t parameter_count(const ModelConfig& c) {
     const Sizes s = sizes(c);
-    return s.wte + s.wpe + s.ln1w + s.ln1b + s.qkvw + s.qkvb + s.attprojw + s.attprojb + s.ln2w + s.ln2b + s.fcw + s.fcb +
+    return s.wte + s.patchw + s.patchb + s.cls + s.wpe + s.ln1w + s.ln1b + s.qkvw + s.qkvb + s.attprojw + s.attprojb + s.ln2w + s.ln2b + s.fcw + s.fcb +
            s.fcprojw + s.fcprojb + s.lnfw + s.lnfb + s.lm_head;
 }
 
 ParameterTensors parameter_tensors(const ModelConfig& c, float* base) {
     const Offsets o = offsets(c);
     const auto mlp = [&](std::size_t at) { return c.mlp ? base + at : nullptr; };
-    return {base + o.wte,  c.positions == Positions::learned ? base + o.wpe : nullptr,     base + o.ln1w, base + o.ln1b, base + o.qkvw,    base + o.qkvb,
+    const auto image = [&](std::size_t at, bool in_image) { return c.is_image() == in_image ? base + at : nullptr; };
+    return {image(o.wte, false), image(o.patchw, true), image(o.patchb, true), image(o.cls, true),
+            c.positions == Positions::learned ? base + o.wpe : nullptr, base + o.ln1w, base + o.ln1b, base + o.qkvw, base + o.qkvb,
             base + o.attprojw, base + o.attprojb, mlp(o.ln2w), mlp(o.ln2b), mlp(o.fcw), mlp(o.fcb),
             mlp(o.fcprojw), mlp(o.fcprojb), base + o.lnfw, base + o.lnfb, base + o.lm_head};
 }
@@ -167,7 +186,13 @@ std::vector<TensorSpec> parameter_specs(const ModelConfig& c) {
         const bool decay = shape.size() >= 2;
         specs.push_back({std::move(name), std::move(shape), at, n, decay, is_bias});
     };
-    add("transformer.wte.weight", {V, C}, offset(p.wte, 0), false);
+    if (c.is_image()) {
+        add("transformer.patch_embed.weight", {C, static_cast<std::size_t>(c.patch_pixels())}, offset(p.patchw, 0), false);
+        add("transformer.patch_embed.bias", {C}, offset(p.patchb, 0), true);
+        add("transformer.cls_token", {C}, offset(p.cls, 0), false);
+    } else {
+        add("transformer.wte.weight", {V, C}, offset(p.wte, 0), false);
+    }
     if (c.positions == Positions::learned) add("transformer.wpe.weight", {Tmax, C}, offset(p.wpe, 0), false);
     for (int l = 0; l < c.n_layer; ++l) {
         const std::string h = "transformer.h." + std::to_string(l) + ".";
@@ -188,7 +213,7 @@ std::vector<TensorSpec> parameter_specs(const ModelConfig& c) {
     }
     add("transformer.ln_f.weight", {C}, offset(p.lnfw, 0), false);
     add("transformer.ln_f.bias", {C}, offset(p.lnfb, 0), true);
-    if (!c.tied) add("lm_head.weight", {V, C}, offset(p.lm_head, 0), false);
+    if (!c.tied) add(c.is_image() ? "head.weight" : "lm_head.weight", {V, C}, offset(p.lm_head, 0), false);
     return specs;
 }
 

@@ -49,11 +49,13 @@ constexpr const char* kBlockParameters[] = {"ln_1.weight",        "ln_1.bias",  
                                             "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight",        "ln_2.bias",
                                             "mlp.c_fc.weight",    "mlp.c_fc.bias",    "mlp.c_proj.weight",  "mlp.c_proj.bias"};
 constexpr const char* kBlockBuffers[] = {"attn.bias", "attn.masked_bias"};
-constexpr const char* kTopParameters[] = {"wte.weight", "wpe.weight", "ln_f.weight", "ln_f.bias", "lm_head.weight"};
+constexpr const char* kTopParameters[] = {"wte.weight", "wpe.weight", "ln_f.weight", "ln_f.bias", "lm_head.weight",
+                                          "patch_embed.weight", "patch_embed.bias", "cls_token", "head.weight"};
 
 constexpr const char* kWte = "transformer.wte.weight";
 constexpr const char* kWpe = "transformer.wpe.weight";
 constexpr const char* kLmHead = "lm_head.weight";
+constexpr const char* kHead = "head.weight";  // an image model's classifier
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -75,7 +77,7 @@ Name classify(std::string_view name) {
     std::string_view bare = name;
     if (starts_with(bare, kPrefix)) bare.remove_prefix(kPrefix.size());
     const auto parameter = [&](int layer) {
-        return Name{Role::parameter, bare == kLmHead ? std::string(bare) : std::string(kPrefix) + std::string(bare), layer};
+        return Name{Role::parameter, bare == kLmHead || bare == kHead ? std::string(bare) : std::string(kPrefix) + std::string(bare), layer};
     };
     for (const char* top : kTopParameters)
         if (bare == top) return parameter(-1);
@@ -168,6 +170,15 @@ ConfigEntry read_config_entry(const std::string& text) {
     boolean("bias", entry.config.bias, entry.has_bias);
     boolean("tied", entry.config.tied, entry.has_tied);
     boolean("mlp", entry.config.mlp, entry.has_mlp);
+    if (j.contains("image_size") || j.contains("patch_size")) {  // a Vision Transformer
+        integer("image_size", entry.config.image_size);
+        integer("patch_size", entry.config.patch_size);
+        if (entry.config.image_size < 1) field_error("config.image_size", "expected a positive integer, got " + describe(j["image_size"]));
+        if (!entry.has_tied) {  // an image model's head is its own tensor (a "tied": true is refused by the check)
+            entry.config.tied = false;
+            entry.has_tied = true;
+        }
+    }
     if (j.contains("positions")) {
         const Json& v = j["positions"];
         if (v == "learned") entry.config.positions = Positions::learned;
@@ -176,11 +187,12 @@ ConfigEntry read_config_entry(const std::string& text) {
         else field_error("config.positions", "expected \"learned\" (transformer.wpe.weight), \"alibi\" or \"rope\", got " + describe(v));
     }
     for (auto it = j.begin(); it != j.end(); ++it) {
-        static const std::set<std::string> known = {"block_size", "vocab_size", "n_layer", "n_head", "n_embd", "bias", "tied", "positions", "mlp"};
+        static const std::set<std::string> known = {"block_size", "vocab_size", "n_layer", "n_head", "n_embd", "bias",
+                                                    "tied", "positions", "mlp", "image_size", "patch_size"};
         if (!known.count(it.key()) && !it.value().is_number())  // numbers such as nanoGPT's dropout do not shape the model
             field_error("config." + message_text(it.key()),
-                        "unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp "
-                        "(numbers such as dropout are ignored)");
+                        "unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp, "
+                        "image_size, patch_size (numbers such as dropout are ignored)");
     }
     return entry;
 }
@@ -199,6 +211,8 @@ int config_size(std::uint64_t n) { return n > INT_MAX ? INT_MAX : static_cast<in
 void infer_from_shapes(ModelConfig& config, const FileTensors& tensors, const std::optional<std::string>& n_head_entry) {
     const TensorInfo* wte = tensors.find(kWte);
     const TensorInfo* wpe = tensors.find(kWpe);
+    if (!wte && tensors.find("transformer.patch_embed.weight"))
+        field_error("config", "expected a \"config\" metadata entry: an image model's shape needs image_size and patch_size");
     if (!wte) field_error(tensors.display(kWte), "missing from the file");
     if (wte->shape.size() != 2) field_error(file_name(*wte), "expected shape [vocab_size, n_embd], got " + shape_text(wte->shape));
     if (!wpe) field_error(tensors.display(kWpe), "missing from the file");
@@ -430,6 +444,11 @@ Model read_model(std::string_view bytes, std::string_view vocab_json, std::size_
             field_error(file_name(*t), "expected no bias tensors (config.bias is false)");
         if (!config.mlp && (name.find(".mlp.") != std::string::npos || name.find(".ln_2.") != std::string::npos))
             field_error(file_name(*t), "expected no MLP tensors (config.mlp is false: attention-only)");
+        const bool image_tensor = name == kHead || name.find("patch_embed") != std::string::npos || name.find("cls_token") != std::string::npos;
+        if (image_tensor && !config.is_image())
+            field_error(file_name(*t), "expected no image-model tensors (config has no image_size: a text model)");
+        if ((name == kWte || name == kLmHead) && config.is_image())
+            field_error(file_name(*t), "expected no token embedding or lm_head in an image model (patch_embed and head instead)");
         if (name == kWpe && config.positions != Positions::learned)
             field_error(file_name(*t), std::string("expected no position table (config.positions is \"") +
                                            positions_name(config.positions) + "\")");
@@ -474,6 +493,10 @@ void detail::write_model_config(json::Writer& out, const ModelConfig& c) {
     }
     if (!c.mlp) {  // absent: every block has its MLP
         out.key("mlp"); out.boolean(false);
+    }
+    if (c.is_image()) {  // absent: a text model
+        out.key("image_size"); out.integer(c.image_size);
+        out.key("patch_size"); out.integer(c.patch_size);
     }
     out.end_object();
 }

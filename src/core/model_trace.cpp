@@ -53,7 +53,7 @@ Config attention_config(const Model& model, int l, const Matrix& ln_1, const std
     c.positional = mc.positions == Positions::alibi ? Positional::alibi
                    : mc.positions == Positions::rope ? Positional::rope
                                                      : Positional::none;
-    c.mask = MaskKind::causal;
+    c.mask = mc.causal() ? MaskKind::causal : MaskKind::none;  // an image's patches all see each other
     c.embeddings = ln_1;
     c.weights.Wq = transposed(qkvw);
     c.weights.Wk = transposed(qkvw + C * C);
@@ -125,7 +125,7 @@ Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k
         for (int id : top_ids) top.push_back(static_cast<float>(probs[id] / sum));
         out.top_ids.push_back(std::move(top_ids));
         out.top_probs.push_back(std::move(top));
-        if (t + 1 < T) out.losses.push_back(static_cast<float>(std::log(sum) - (static_cast<double>(z[ids[t + 1]]) - m)));
+        if (t + 1 < ids.size()) out.losses.push_back(static_cast<float>(std::log(sum) - (static_cast<double>(z[ids[t + 1]]) - m)));
     }
     for (float l : out.losses) out.mean_loss += l;
     if (!out.losses.empty()) out.mean_loss /= static_cast<double>(out.losses.size());
@@ -188,7 +188,8 @@ Matrix unembed(const Model& model, const float* ln_f, int T, const PackedWeights
     return logits;
 }
 
-ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k, const Ablation& ablation, const PackedWeights* packed) {
+ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, const float* image, int label, int top_k, const Ablation& ablation,
+                           const PackedWeights* packed) {
     const ModelConfig& mc = model.config;
     const int T = static_cast<int>(tokens.ids.size()), C = mc.n_embd, H = mc.n_head, hs = C / H;
     const ParameterTensors p = model.tensors();
@@ -200,7 +201,13 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k,
     std::vector<float> mean(T), rstd(T);
 
     Matrix x = matrix(T, C);
-    gpt::encoder_forward(x.data(), tokens.ids.data(), p.wte, p.wpe, 1, T, C);
+    if (mc.is_image()) {
+        out.patches = matrix(T - 1, mc.patch_pixels());
+        gpt::extract_patches(out.patches.data(), image, 1, mc.image_size, mc.patch_size);
+        gpt::patch_encoder_forward(x.data(), out.patches.data(), p.patchw, p.patchb, p.cls, p.wpe, 1, T - 1, mc.patch_pixels(), C);
+    } else {
+        gpt::encoder_forward(x.data(), tokens.ids.data(), p.wte, p.wpe, 1, T, C);
+    }
     for (int l = 0; l < mc.n_layer; ++l) {
         LayerTrace layer;
         layer.residual_in = x;
@@ -253,7 +260,42 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, int top_k,
     out.ln_f = matrix(T, C);
     gpt::layernorm_forward(out.ln_f.data(), mean.data(), rstd.data(), x.data(), p.lnfw, p.lnfb, T, C);
     out.logits = unembed(model, out.ln_f.data(), T, packed);
-    out.predictions = predict(out.logits, tokens.ids, top_k);
+    out.predictions = predict(out.logits, mc.is_image() ? std::vector<int>{} : tokens.ids, top_k);
+    if (mc.is_image()) {  // the class token's distribution, and its loss against the label if known
+        const int V = mc.vocab_size;
+        const float* z = out.logits.data();
+        const float m = *std::max_element(z, z + V);
+        double sum = 0;
+        for (int v = 0; v < V; ++v) sum += std::exp(static_cast<double>(z[v]) - m);
+        for (int v = 0; v < V; ++v) out.predictions.class_probs.push_back(static_cast<float>(std::exp(static_cast<double>(z[v]) - m) / sum));
+        if (label >= 0) {
+            out.predictions.losses = {static_cast<float>(std::log(sum) - (static_cast<double>(z[label]) - m))};
+            out.predictions.mean_loss = out.predictions.losses[0];
+        }
+    }
+    return out;
+}
+
+// An image model's tokens: the class token, then the patches in raster order, labelled by patch
+// row and column; the image and label checked.
+Expected<Encoded> image_tokens(const ModelConfig& mc, const ModelTraceOptions& options) {
+    const std::size_t pixels = static_cast<std::size_t>(mc.image_size) * mc.image_size;
+    if (options.image.size() != pixels)
+        return fail("image: expected " + std::to_string(mc.image_size) + "×" + std::to_string(mc.image_size) + " = " + std::to_string(pixels) +
+                    " pixels (the model's image_size), got " + std::to_string(options.image.size()));
+    for (std::size_t i = 0; i < pixels; ++i)
+        if (!std::isfinite(options.image[i]))
+            return fail("image[" + std::to_string(i) + "]: expected a finite pixel value, got " + detail::number_text(options.image[i]));
+    if (options.label < -1 || options.label >= mc.vocab_size)
+        return fail("label: expected -1 (unknown) or a class id from 0 to " + std::to_string(mc.vocab_size - 1) + ", got " +
+                    std::to_string(options.label));
+    Encoded out;
+    const int side = mc.patches_per_side();
+    out.text.push_back("CLS");
+    for (int r = 0; r < side; ++r)
+        for (int c = 0; c < side; ++c) out.text.push_back("r" + std::to_string(r) + "c" + std::to_string(c));
+    out.ids.assign(out.text.size(), -1);
+    out.unknown.assign(out.text.size(), false);
     return out;
 }
 
@@ -265,16 +307,19 @@ Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& op
     if (const std::string e = check_model_config(mc); !e.empty()) return fail(e);
     if (options.top_k < 1 || options.top_k > mc.vocab_size)
         return fail("top_k: expected an integer from 1 to " + std::to_string(mc.vocab_size) + ", got " + std::to_string(options.top_k));
-    Expected<Encoded> tokens = encode(model.vocab, options.text, options.add_bos);
+    if (!mc.is_image() && !options.image.empty()) return fail("image: expected none (a text model reads text)");
+    Expected<Encoded> tokens = mc.is_image() ? image_tokens(mc, options) : encode(model.vocab, options.text, options.add_bos);
     if (!tokens) return fail(tokens.error());
     const int T = static_cast<int>(tokens.value().ids.size());
     if (T == 0) return fail("text: expected at least one character (the model has no beginning-of-text token)");
     if (T > mc.block_size)
         return fail("text: expected at most " + std::to_string(mc.block_size) + " tokens (the model's block_size), got " + std::to_string(T));
+    const float* image = mc.is_image() ? options.image.data() : nullptr;
     try {
         check_ablation(options.ablation, mc);
-        ModelTrace trace = trace_unchecked(model, tokens.value(), options.top_k, options.ablation, packed);
-        if (!options.ablation.empty()) trace.intact = trace_unchecked(model, tokens.value(), options.top_k, Ablation{}, packed).predictions;
+        ModelTrace trace = trace_unchecked(model, tokens.value(), image, options.label, options.top_k, options.ablation, packed);
+        if (!options.ablation.empty())
+            trace.intact = trace_unchecked(model, tokens.value(), image, options.label, options.top_k, Ablation{}, packed).predictions;
         return trace;
     } catch (const detail::FieldError& e) {
         return fail(e.message);
@@ -338,7 +383,7 @@ LogitLens logit_lens(const Model& model, const ModelTrace& trace, const PackedWe
         out.norm.push_back(std::move(norm));
         // the model's head on this residual: ln_f, then the unembedding, then the softmax's top 1
         gpt::layernorm_forward(ln.data(), mean.data(), rstd.data(), residual.data(), p.lnfw, p.lnfb, T, C);
-        Predictions top = predict(unembed(model, ln.data(), T, packed), trace.tokens.ids, 1);
+        Predictions top = predict(unembed(model, ln.data(), T, packed), mc.is_image() ? std::vector<int>{} : trace.tokens.ids, 1);
         std::vector<int> ids(T);
         std::vector<float> prob(T);
         for (int t = 0; t < T; ++t) {
@@ -399,6 +444,7 @@ std::vector<int> role_probe(const Model& model, int length) {
 }
 
 Expected<std::vector<std::vector<HeadRoles>>> probe_head_roles(const Model& model, int length) {
+    if (model.config.is_image()) return fail("model: head roles are measured on text; an image model has no token sequence");
     const std::vector<int> ids = role_probe(model, length);
     if (ids.size() < 2) return fail("vocab: expected ordinary tokens to build the probe from");
     std::string text;
@@ -446,6 +492,12 @@ void write_predictions(Writer& out, const Predictions& p, const Vocabulary& voca
     for (float l : p.losses) out.number(l);
     out.end_array();
     out.key("mean_loss"); out.number(p.mean_loss);
+    if (!p.class_probs.empty()) {
+        out.key("class_probs");
+        out.begin_array();
+        for (float q : p.class_probs) out.number(q);
+        out.end_array();
+    }
     out.end_object();
 }
 
@@ -473,6 +525,9 @@ std::string model_trace_to_json(const ModelTrace& t, const Model& model, bool pr
     for (bool u : t.tokens.unknown) out.boolean(u);
     out.end_array();
     out.key("T"); out.integer(t.T);
+    if (model.config.is_image()) {
+        out.key("patches"); write_matrix(out, t.patches);
+    }
     out.key("ablation");
     out.begin_object();
     out.key("heads");
@@ -503,10 +558,12 @@ std::string model_trace_to_json(const ModelTrace& t, const Model& model, bool pr
             out.begin_object();
             out.key("trace");
             detail::write_head(out, layer.attention.heads[h]);
-            out.key("roles");
-            out.begin_object();
-            write_roles(out, head_roles(layer.attention.heads[h].weights, t.tokens.ids));
-            out.end_object();
+            if (!model.config.is_image()) {  // the roles describe heads reading text
+                out.key("roles");
+                out.begin_object();
+                write_roles(out, head_roles(layer.attention.heads[h].weights, t.tokens.ids));
+                out.end_object();
+            }
             out.end_object();
         }
         out.end_array();
@@ -601,6 +658,14 @@ Expected<ModelTraceOptions> parse_model_trace_options(std::string_view text) {
                 o.add_bos = value.get<bool>();
             } else if (key == "top_k") {
                 o.top_k = read_int(value, "top_k");
+            } else if (key == "image") {
+                if (!value.is_array()) field_error("image", "expected an array of pixel values, row by row");
+                for (std::size_t k = 0; k < value.size(); ++k) {
+                    if (!value[k].is_number()) field_error("image[" + std::to_string(k) + "]", "expected a number");
+                    o.image.push_back(value[k].get<float>());
+                }
+            } else if (key == "label") {
+                o.label = read_int(value, "label");
             } else if (key == "ablation") {
                 if (!value.is_object()) field_error("ablation", "expected an object with heads, attention, mlp");
                 for (const auto& [akey, avalue] : value.items()) {
@@ -621,10 +686,10 @@ Expected<ModelTraceOptions> parse_model_trace_options(std::string_view text) {
                     }
                 }
             } else {
-                field_error(detail::message_text(key), "unknown key; expected text, add_bos, top_k or ablation");
+                field_error(detail::message_text(key), "unknown key; expected text, add_bos, top_k, ablation, image or label");
             }
         }
-        if (!has_text) field_error("text", "expected a string");
+        if (!has_text && o.image.empty()) field_error("text", "expected a string (or \"image\", for an image model)");
         return o;
     } catch (const detail::FieldError& e) {
         return fail(e.message);

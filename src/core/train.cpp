@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "gpt.hpp"
+#include "internal.hpp"
 #include "random.hpp"
 
 namespace attnviz {
@@ -210,6 +211,37 @@ Expected<StepStats> Trainer::step_batch(const std::vector<int>& inputs, const st
     return update(t0);
 }
 
+Expected<StepStats> Trainer::step_images(const std::vector<float>& images, const std::vector<int>& labels, int B) {
+    State& s = *state_;
+    const auto t0 = std::chrono::steady_clock::now();
+    const ModelConfig& c = s.model.config;
+    if (!c.is_image()) return fail("model: expected an image model (config.image_size > 0) for step_images");
+    if (B < 1 || B > 4096) return fail("B: expected an integer from 1 to 4096, got " + std::to_string(B));
+    const std::size_t pixels = static_cast<std::size_t>(c.image_size) * c.image_size;
+    if (images.size() != B * pixels)
+        return fail("images: expected B × " + std::to_string(pixels) + " = " + std::to_string(B * pixels) + " pixels, got " +
+                    std::to_string(images.size()));
+    if (labels.size() != static_cast<std::size_t>(B))
+        return fail("labels: expected B = " + std::to_string(B) + " class ids, got " + std::to_string(labels.size()));
+    for (std::size_t i = 0; i < labels.size(); ++i)
+        if (labels[i] < 0 || labels[i] >= c.vocab_size)
+            return fail("labels[" + std::to_string(i) + "]: expected a class id from 0 to " + std::to_string(c.vocab_size - 1) +
+                        ", got " + std::to_string(labels[i]));
+    for (std::size_t i = 0; i < images.size(); ++i)
+        if (!std::isfinite(images[i]))
+            return fail("images[" + std::to_string(i) + "]: expected a finite pixel value, got " + detail::number_text(images[i]));
+    const int T = c.block_size;
+    try {
+        reshape(s.run, c, B, T);
+    } catch (const std::bad_alloc&) {
+        return fail("B: expected a batch whose activations fit in memory");
+    }
+    gpt::extract_patches(s.run.patches.data(), images.data(), B, c.image_size, c.patch_size);
+    std::fill(s.run.targets.begin(), s.run.targets.end(), -1);
+    for (int b = 0; b < B; ++b) s.run.targets[static_cast<std::size_t>(b) * T] = labels[b];  // the class token's position
+    return update(t0);
+}
+
 // Forward, backward, clip, AdamW on the batch in s.run.
 StepStats Trainer::update(std::chrono::steady_clock::time_point t0) {
     State& s = *state_;
@@ -269,6 +301,42 @@ double Trainer::evaluate(const std::vector<int>& tokens, int max_windows) {
             }
     }
     return predicted > 0 ? sum / predicted : 0.0;
+}
+
+std::vector<float> classify_images(const Model& model, const float* images, int n, int batch) {
+    const ModelConfig& c = model.config;
+    const int T = c.block_size, V = c.vocab_size;
+    const std::size_t pixels = static_cast<std::size_t>(c.image_size) * c.image_size;
+    if (n <= 0 || !c.is_image()) return {};
+    std::vector<float> probs(static_cast<std::size_t>(n) * V);
+    gpt::RunState run = gpt::make_run_state(c, std::min(batch, n), T, false);
+    for (int i0 = 0; i0 < n; i0 += run.B) {
+        const int B = std::min(run.B, n - i0);
+        if (B != run.B) run = gpt::make_run_state(c, B, T, false);
+        gpt::extract_patches(run.patches.data(), images + i0 * pixels, B, c.image_size, c.patch_size);
+        gpt::gpt_forward(run, model);
+        const float* p = run.activations().probs;
+        for (int b = 0; b < B; ++b)
+            std::copy_n(p + static_cast<std::size_t>(b) * T * V, V, probs.data() + static_cast<std::size_t>(i0 + b) * V);
+    }
+    return probs;
+}
+
+ImageScore evaluate_images(const Model& model, const std::vector<float>& images, const std::vector<int>& labels) {
+    const int V = model.config.vocab_size, n = static_cast<int>(labels.size());
+    const std::vector<float> probs = classify_images(model, images.data(), n);
+    ImageScore score;
+    score.images = n;
+    if (probs.empty()) return score;
+    int right = 0;
+    for (int i = 0; i < n; ++i) {
+        const float* p = probs.data() + static_cast<std::size_t>(i) * V;
+        score.loss -= std::log(std::max(static_cast<double>(p[labels[i]]), 1e-30));
+        right += static_cast<int>(std::max_element(p, p + V) - p) == labels[i];
+    }
+    score.loss /= n;
+    score.accuracy = static_cast<double>(right) / n;
+    return score;
 }
 
 std::vector<float> sequence_losses(const Model& model, const std::vector<int>& ids) {

@@ -15,11 +15,16 @@
 #include "attnviz/model.hpp"
 #include "attnviz/model_trace.hpp"
 #include "attnviz/train.hpp"
+#include "cli.hpp"
 #include "corpus.hpp"
 
 namespace {
 
 using namespace attnviz;
+using train::clock_text;
+using train::die;
+using train::read_file;
+using train::write_file;
 
 constexpr const char* kUsage =
     "usage: attnviz-train [options]\n"
@@ -45,11 +50,6 @@ constexpr const char* kUsage =
     "  --eval-every N      validation loss every N steps (default 250)\n"
     "  --card-only         do not train: read OUT.safetensors and write its card again (keeping\n"
     "                      the training time and curve of an existing OUT.card.json)\n";
-
-[[noreturn]] void die(const std::string& message) {
-    std::fprintf(stderr, "attnviz-train: %s\n", message.c_str());
-    std::exit(2);
-}
 
 struct Options {
     std::string out = "web/models/attnviz_char";
@@ -83,20 +83,8 @@ Options parse(int argc, char** argv) {
             if (k + 1 >= argc) die(arg + ": expected a value (see --help)");
             return argv[++k];
         };
-        const auto integer = [&]() {
-            const std::string v = value();
-            char* end = nullptr;
-            const long n = std::strtol(v.c_str(), &end, 10);
-            if (v.empty() || *end != '\0') die(arg + ": expected an integer, got " + v);
-            return static_cast<int>(n);
-        };
-        const auto number = [&]() {
-            const std::string v = value();
-            char* end = nullptr;
-            const double x = std::strtod(v.c_str(), &end);
-            if (v.empty() || *end != '\0') die(arg + ": expected a number, got " + v);
-            return static_cast<float>(x);
-        };
+        const auto integer = [&]() { return static_cast<int>(train::integer_value(arg, value())); };
+        const auto number = [&]() { return static_cast<float>(train::number_value(arg, value())); };
         if (arg == "--help" || arg == "-h") {
             std::fputs(kUsage, stdout);
             std::exit(0);
@@ -130,28 +118,10 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) die(path + ": cannot be read");
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) die(path + ": cannot be written");
-}
-
-std::string clock_text(double seconds) {
-    const long s = std::lround(seconds);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-    return buf;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+    train::program() = "attnviz-train";
     const Options opt = parse(argc, argv);
     const auto t_start = std::chrono::steady_clock::now();
     const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(); };

@@ -93,25 +93,26 @@ Vec ref_matmul(const Vec& x, const Vec& w, const Vec& b, int N, int C, int OC) {
 }
 
 // alibi: head h subtracts 2^(-8(h+1)/H)·(t - u) from its scaled scores (written out here, not alibi_slope)
-Vec ref_attention(const Vec& qkv, int B, int T, int C, int H, bool alibi = false) {
+Vec ref_attention(const Vec& qkv, int B, int T, int C, int H, bool alibi = false, bool causal = true) {
     const int hs = C / H;
     Vec out(static_cast<std::size_t>(B) * T * C, 0.0);
     for (int b = 0; b < B; ++b)
         for (int h = 0; h < H; ++h)
             for (int t = 0; t < T; ++t) {
                 const double* q = &qkv[(b * T + t) * 3 * C + h * hs];
-                Vec s(t + 1);
+                const int keys = causal ? t + 1 : T;
+                Vec s(keys);
                 double m = -1e300;
-                for (int u = 0; u <= t; ++u) {
+                for (int u = 0; u < keys; ++u) {
                     const double* k = &qkv[(b * T + u) * 3 * C + C + h * hs];
                     double dot = 0;
                     for (int c = 0; c < hs; ++c) dot += q[c] * k[c];
-                    s[u] = dot / std::sqrt(static_cast<double>(hs)) - (alibi ? std::pow(2.0, -8.0 * (h + 1) / H) * (t - u) : 0.0);
+                    s[u] = dot / std::sqrt(static_cast<double>(hs)) - (alibi ? std::pow(2.0, -8.0 * (h + 1) / H) * std::abs(t - u) : 0.0);
                     m = std::max(m, s[u]);
                 }
                 double sum = 0;
                 for (double& e : s) sum += (e = std::exp(e - m));
-                for (int u = 0; u <= t; ++u) {
+                for (int u = 0; u < keys; ++u) {
                     const double* v = &qkv[(b * T + u) * 3 * C + 2 * C + h * hs];
                     for (int c = 0; c < hs; ++c) out[(b * T + t) * C + h * hs + c] += s[u] / sum * v[c];
                 }
@@ -226,29 +227,72 @@ TEST_CASE("matmul_backward matches float64 central differences, with and without
     }
 }
 
-TEST_CASE("attention_backward matches float64 central differences (causal mask, softmax, scaling, ALiBi)", "[gpt]") {
-    for (const auto& shape : {std::array{2, 5, 8, 2, 0}, std::array{1, 11, 12, 3, 0}, std::array{2, 7, 8, 2, 1}, std::array{1, 11, 12, 3, 1}}) {
+TEST_CASE("attention_backward matches float64 central differences (causal mask or none, softmax, scaling, ALiBi)", "[gpt]") {
+    for (const auto& shape : {std::array{2, 5, 8, 2, 0, 1}, std::array{1, 11, 12, 3, 0, 1}, std::array{2, 7, 8, 2, 1, 1},
+                              std::array{1, 11, 12, 3, 1, 1}, std::array{2, 5, 8, 2, 0, 0}, std::array{1, 10, 12, 3, 0, 0}}) {
         const int B = shape[0], T = shape[1], C = shape[2], H = shape[3];
-        const bool alibi = shape[4] == 1;
-        INFO("B " << B << " T " << T << " C " << C << " H " << H << " alibi " << alibi);
+        const bool alibi = shape[4] == 1, causal = shape[5] == 1;
+        INFO("B " << B << " T " << T << " C " << C << " H " << H << " alibi " << alibi << " causal " << causal);
         const auto qkv = random_floats(B * T * 3 * C, 1.5f, 9);
         const auto r = random_floats(B * T * C, 1.0f, 10);
         std::vector<float> out(B * T * C), att(B * H * T * T), dqkv(qkv.size(), 0.0f);
-        gpt::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, H, alibi);
-        require_close(out, ref_attention(to_double(qkv), B, T, C, H, alibi), "forward", 1e-5);
+        gpt::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, H, alibi, causal);
+        require_close(out, ref_attention(to_double(qkv), B, T, C, H, alibi, causal), "forward", 1e-5);
+        bool future_weighted = false;  // without the mask, some query puts weight on a later key
         for (int p = 0; p < B * H; ++p)
             for (int t = 0; t < T; ++t) {
                 double sum = 0;
                 for (int u = 0; u < T; ++u) {
                     const float a = att[(p * T + t) * T + u];
-                    if (u > t) CHECK(a == 0.0f);  // masked: exactly 0
+                    if (u > t && causal) CHECK(a == 0.0f);  // masked: exactly 0
+                    future_weighted |= u > t && a > 0.0f;
                     sum += a;
                 }
                 CHECK(std::abs(sum - 1.0) < 1e-6);
             }
-        gpt::attention_backward(dqkv.data(), r.data(), qkv.data(), att.data(), B, T, C, H);
-        require_close(dqkv, numeric_gradient([&](const Vec& v) { return weighted(ref_attention(v, B, T, C, H, alibi), r); }, to_double(qkv)), "dinp");
+        CHECK(future_weighted == !causal);
+        gpt::attention_backward(dqkv.data(), r.data(), qkv.data(), att.data(), B, T, C, H, causal);
+        require_close(dqkv, numeric_gradient([&](const Vec& v) { return weighted(ref_attention(v, B, T, C, H, alibi, causal), r); }, to_double(qkv)), "dinp");
     }
+}
+
+TEST_CASE("extract_patches cuts raster-order patches, patch_encoder_backward matches float64 central differences", "[gpt]") {
+    // a 4×4 image of its pixel indices, 2×2 patches: patch 1 is the top right, pixels 2, 3, 6, 7
+    std::vector<float> image(16), patches(16);
+    for (int i = 0; i < 16; ++i) image[i] = static_cast<float>(i);
+    gpt::extract_patches(patches.data(), image.data(), 1, 4, 2);
+    CHECK(patches == std::vector<float>{0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15});
+
+    const int B = 2, N = 4, P = 4, C = 6, T = N + 1;
+    const auto x = random_floats(B * N * P, 1.0f, 41), w = random_floats(C * P, 0.5f, 42), b = random_floats(C, 0.5f, 43);
+    const auto cls = random_floats(C, 0.5f, 44), wpe = random_floats(T * C, 0.5f, 45), r = random_floats(B * T * C, 1.0f, 46);
+    // float64 reference: out[b,0] = cls + wpe[0]; out[b,1+n] = x[b,n]·wᵀ + b + wpe[1+n]
+    const auto ref = [&](const Vec& xv, const Vec& wv, const Vec& bv, const Vec& clsv, const Vec& wpev) {
+        Vec out(static_cast<std::size_t>(B) * T * C);
+        for (int bb = 0; bb < B; ++bb)
+            for (int t = 0; t < T; ++t)
+                for (int c = 0; c < C; ++c) {
+                    double v = wpev[t * C + c];
+                    if (t == 0) {
+                        v += clsv[c];
+                    } else {
+                        v += bv[c];
+                        for (int k = 0; k < P; ++k) v += xv[(bb * N + t - 1) * P + k] * wv[c * P + k];
+                    }
+                    out[(bb * T + t) * C + c] = v;
+                }
+        return out;
+    };
+    std::vector<float> out(B * T * C);
+    gpt::patch_encoder_forward(out.data(), x.data(), w.data(), b.data(), cls.data(), wpe.data(), B, N, P, C);
+    const Vec X = to_double(x), W = to_double(w), Bv = to_double(b), CLS = to_double(cls), WPE = to_double(wpe);
+    require_close(out, ref(X, W, Bv, CLS, WPE), "forward", 1e-6);
+    std::vector<float> dw(w.size(), 0.0f), db(b.size(), 0.0f), dcls(cls.size(), 0.0f), dwpe(wpe.size(), 0.0f);
+    gpt::patch_encoder_backward(dw.data(), db.data(), dcls.data(), dwpe.data(), r.data(), x.data(), B, N, P, C);
+    require_close(dw, numeric_gradient([&](const Vec& v) { return weighted(ref(X, v, Bv, CLS, WPE), r); }, W), "dpatchw");
+    require_close(db, numeric_gradient([&](const Vec& v) { return weighted(ref(X, W, v, CLS, WPE), r); }, Bv), "dpatchb");
+    require_close(dcls, numeric_gradient([&](const Vec& v) { return weighted(ref(X, W, Bv, v, WPE), r); }, CLS), "dcls");
+    require_close(dwpe, numeric_gradient([&](const Vec& v) { return weighted(ref(X, W, Bv, CLS, v), r); }, WPE), "dwpe");
 }
 
 TEST_CASE("rope_backward, through attention, matches float64 central differences — values are not rotated", "[gpt]") {

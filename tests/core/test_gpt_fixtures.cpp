@@ -58,20 +58,41 @@ attnviz::Model load(const std::string& file, const std::string& vocab_file = "")
 
 using namespace attnviz;
 
-TEST_CASE("GPT logits, loss and every gradient equal PyTorch's — three AdamW steps give torch's parameters", "[gpt][fixtures]") {
+namespace {
+
+// The batch a fixture names: token ids and targets (text models), or images and labels (image
+// models: the label at the class token, position 0).
+gpt::RunState fixture_batch(const nlohmann::json& fx, const ModelConfig& config) {
+    if (fx.contains("images")) {
+        const int B = static_cast<int>(fx["labels"].size()), T = config.block_size;
+        gpt::RunState s = gpt::make_run_state(config, B, T);
+        std::vector<float> images;
+        for (const auto& image : fx["images"])
+            for (const auto& pixel : image) images.push_back(pixel.get<float>());
+        gpt::extract_patches(s.patches.data(), images.data(), B, config.image_size, config.patch_size);
+        for (int b = 0; b < B; ++b) s.targets[static_cast<std::size_t>(b) * T] = fx["labels"][b];
+        return s;
+    }
+    const int B = static_cast<int>(fx["inputs"].size()), T = static_cast<int>(fx["inputs"][0].size());
+    gpt::RunState s = gpt::make_run_state(config, B, T);
+    for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T; ++t) {
+            s.inputs[b * T + t] = fx["inputs"][b][t];
+            s.targets[b * T + t] = fx["targets"][b][t];
+        }
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("GPT and ViT logits, loss and every gradient equal PyTorch's — three AdamW steps give torch's parameters", "[gpt][fixtures]") {
     for (const std::string name : {"gpt_tiny", "gpt_tiny_untied_nobias", "gpt_tiny_alibi", "gpt_tiny_rope",
-                                 "gpt_tiny_attention_only"}) {
+                                 "gpt_tiny_attention_only", "vit_tiny"}) {
         INFO(name);
         const nlohmann::json fx = nlohmann::json::parse(read_file(name + ".json"));
         Model model = load(name + ".safetensors");
-        const int B = static_cast<int>(fx["inputs"].size()), T = static_cast<int>(fx["inputs"][0].size());
         const double tol_logits = fx["tolerance"]["logits_rel"], tol_grad = fx["tolerance"]["grad_rel"];
-        gpt::RunState s = gpt::make_run_state(model.config, B, T);
-        for (int b = 0; b < B; ++b)
-            for (int t = 0; t < T; ++t) {
-                s.inputs[b * T + t] = fx["inputs"][b][t];
-                s.targets[b * T + t] = fx["targets"][b][t];
-            }
+        gpt::RunState s = fixture_batch(fx, model.config);
         gpt::gpt_forward(s, model);
         const double logits_err = relative_error(s.activations().logits, flatten(fx["logits"]));
         INFO("logits relative error " << logits_err << " (bound " << tol_logits << ")");

@@ -283,6 +283,54 @@ TEST_CASE("model_file: an attention-only model has no ln_2 or mlp tensors and sa
     CHECK(inferred.params == made.value().params);
 }
 
+TEST_CASE("model_file: an image model (ViT) has patch_embed, cls_token and head, and its errors name them", "[model_file]") {
+    const std::string file = read_bytes(kModelDir / "vit_tiny.safetensors");
+    const Json fixture = Json::parse(read_bytes(kModelDir / "vit_tiny.json"));
+    const Model m = must_load(file);
+    CHECK(m.config.is_image());
+    CHECK(m.config.image_size == 6);
+    CHECK(m.config.patch_size == 2);
+    CHECK(m.config.n_patches() == 9);
+    CHECK(m.config.block_size == 10);
+    CHECK(!m.config.tied);
+    CHECK(!m.config.causal());
+    CHECK(m.tensors().wte == nullptr);
+    CHECK(m.tensors().patchw != nullptr);
+    CHECK(m.vocab.tokens == fixture.at("vocab").get<std::vector<std::string>>());
+    CHECK(attnviz::save_model(m) == file);  // the Python writer and save_model agree on every byte
+    CHECK(split(file).metadata.at("config") ==
+          R"({"block_size":10,"vocab_size":3,"n_layer":2,"n_head":2,"n_embd":8,"bias":true,"tied":false,"image_size":6,"patch_size":2})");
+
+    const Parts parts = split(file);
+    const auto with = [&](const std::function<void(Parts&)>& change) {
+        Parts p = parts;
+        change(p);
+        return build(p);
+    };
+    const auto with_config = [&](const std::string& config) { return with([&](Parts& p) { p.metadata["config"] = config; }); };
+    const std::string shape = R"("vocab_size":3,"n_layer":2,"n_head":2,"n_embd":8)";
+    CHECK(load_error(with_config("{\"block_size\":17," + shape + R"(,"image_size":6,"patch_size":2})")) ==
+          "block_size: expected the patches plus the class token, (6 / 2)² + 1 = 10, got 17");
+    CHECK(load_error(with_config("{\"block_size\":10," + shape + R"(,"image_size":6,"patch_size":4})")) ==
+          "patch_size: expected a divisor of image_size (6), got 4");
+    CHECK(load_error(with_config("{\"block_size\":10," + shape + R"(,"image_size":6,"patch_size":2,"tied":true})")) ==
+          "tied: expected false in an image model (its head is its own tensor; there is no token embedding)");
+    CHECK(load_error(with_config("{\"block_size\":10," + shape + R"(,"image_size":6,"patch_size":2,"positions":"rope"})")) ==
+          "positions: expected \"learned\" in an image model, got \"rope\"");
+    CHECK(load_error(with([](Parts& p) { find(p, "transformer.patch_embed.weight")->shape = {2, 16}; })) ==
+          "transformer.patch_embed.weight: expected shape [8, 4], got [2, 16]");
+    CHECK(load_error(with([](Parts& p) { erase(p, "transformer.cls_token"); })) == "transformer.cls_token: missing from the file");
+    CHECK(load_error(with([](Parts& p) { erase(p, "head.weight"); })) == "head.weight: missing from the file");
+    CHECK(load_error(with([](Parts& p) { p.entries.push_back({"transformer.wte.weight", "F32", {3, 8}, std::string(96, '\0')}); })) ==
+          "transformer.wte.weight: expected no token embedding or lm_head in an image model (patch_embed and head instead)");
+    CHECK(load_error(with([](Parts& p) { p.metadata.erase("config"); })) ==
+          "config: expected a \"config\" metadata entry: an image model's shape needs image_size and patch_size");
+    // a text model's file holding a class token is refused, naming it
+    Parts text = split(attnviz::save_model(tiny_model(true, true)));
+    text.entries.push_back({"transformer.cls_token", "F32", {4}, std::string(16, '\0')});
+    CHECK(load_error(build(text)) == "transformer.cls_token: expected no image-model tensors (config has no image_size: a text model)");
+}
+
 TEST_CASE("model_file: a file's header, byte for byte", "[model_file]") {
     // Hand-built: V 2, Tmax 2, C 1, one layer, one head, no biases, tied; params[i] = i.
     Model m;
@@ -593,13 +641,13 @@ TEST_CASE("model_file: tensor and config errors name the tensor or field", "[mod
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"bias":1})")) ==
               "config.bias: expected true or false, got 1");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"name":"x"})")) ==
-              "config.name: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp "
-              "(numbers such as dropout are ignored)");
+              "config.name: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp, "
+              "image_size, patch_size (numbers such as dropout are ignored)");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":3,"n_embd":4})")) ==
               "n_head: expected a divisor of n_embd (4), got 3");
         CHECK(load_error(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"n_layer_x":[]})")) ==
-              "config.n_layer_x: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp "
-              "(numbers such as dropout are ignored)");
+              "config.n_layer_x: unknown key; expected block_size, vocab_size, n_layer, n_head, n_embd, bias, tied, positions, mlp, "
+              "image_size, patch_size (numbers such as dropout are ignored)");
         // nanoGPT's GPTConfig: dropout (and any other number) is ignored; bias and tied come from the tensors
         const Model m = must_load(with_config(R"({"block_size":4,"vocab_size":6,"n_layer":2,"n_head":2,"n_embd":4,"dropout":0.1})"));
         require_same(m, model);

@@ -435,3 +435,78 @@ TEST_CASE("weights packed once (pack_weights) give the same trace and logit lens
     check(shipped.value(), {"The quick brown fox jumps over the lazy dog while the children w", true, 5, {}},
           pack_weights(shipped.value()).get());
 }
+
+TEST_CASE("model_trace of an image model: torch's logits, patches as tokens, no mask, class probabilities and errors", "[model_trace]") {
+    const Model model = fixture_model("vit_tiny.safetensors");
+    const nlohmann::json fx = nlohmann::json::parse(fixture("vit_tiny.json"));
+    const int T = model.config.block_size, V = model.config.vocab_size;
+    for (std::size_t b = 0; b < fx["labels"].size(); ++b) {
+        INFO("image " << b);
+        ModelTraceOptions options;
+        options.image = fx["images"][b].get<std::vector<float>>();
+        options.label = fx["labels"][b];
+        options.top_k = V;
+        Expected<ModelTrace> traced = model_trace(model, options);
+        REQUIRE(traced.ok());
+        const ModelTrace& t = traced.value();
+        CHECK(t.T == T);
+        CHECK(t.tokens.text[0] == "CLS");
+        CHECK(t.tokens.text[1] == "r0c0");
+        CHECK(t.tokens.text[T - 1] == "r2c2");
+        CHECK(t.tokens.ids == std::vector<int>(T, -1));
+        // patch 1 is the top right of the first patch row: pixels (0, 2), (0, 3), (1, 2), (1, 3)
+        CHECK(t.patches(1, 0) == options.image[2]);
+        CHECK(t.patches(1, 3) == options.image[6 + 3]);
+        // the engine's attention without a mask: the class token attends to the last patch
+        for (const LayerTrace& layer : t.layers)
+            for (const auto& head : layer.attention.heads) {
+                CHECK(head.weights(0, T - 1) > 0.0f);
+                double sum = 0;
+                for (int j = 0; j < T; ++j) sum += head.weights(0, j);
+                CHECK(std::abs(sum - 1.0) < 1e-5);
+            }
+        // torch's logits at every position (relative 1e-4 of the largest)
+        std::vector<float> want;
+        for (const auto& row : fx["logits"][b])
+            for (const auto& v : row) want.push_back(v.get<float>());
+        CHECK(relative_error(t.logits, want) <= 1e-4);
+        // the class token's probabilities, and its loss against the label
+        REQUIRE(t.predictions.class_probs.size() == static_cast<std::size_t>(V));
+        double sum = 0;
+        for (float q : t.predictions.class_probs) sum += q;
+        CHECK(std::abs(sum - 1.0) < 1e-6);
+        REQUIRE(t.predictions.losses.size() == 1);
+        CHECK(std::abs(t.predictions.losses[0] + std::log(t.predictions.class_probs[options.label])) < 1e-5);
+        CHECK(t.predictions.top_probs[0][0] == Approx(*std::max_element(t.predictions.class_probs.begin(), t.predictions.class_probs.end())));
+        // the same as the training pass's probabilities for this image
+        const std::vector<float> probs = classify_images(model, options.image.data(), 1);
+        for (int v = 0; v < V; ++v) CHECK(std::abs(probs[v] - t.predictions.class_probs[v]) < 1e-6);
+        // switching off every head of layer 0 changes the prediction's numbers; intact keeps the model's
+        options.ablation.heads = {{0, 0}, {0, 1}};
+        Expected<ModelTrace> ablated = model_trace(model, options);
+        REQUIRE(ablated.ok());
+        REQUIRE(ablated.value().intact);
+        CHECK(ablated.value().intact->class_probs == t.predictions.class_probs);
+        CHECK(ablated.value().predictions.class_probs != t.predictions.class_probs);
+        // the JSON carries the patches and the class probabilities
+        const nlohmann::json j = nlohmann::json::parse(model_trace_to_json(t, model));
+        CHECK(j["patches"].size() == static_cast<std::size_t>(T - 1));
+        CHECK(j["predictions"]["class_probs"].size() == static_cast<std::size_t>(V));
+        CHECK(!j["layers"][0]["heads"][0].contains("roles"));
+    }
+    ModelTraceOptions bad;
+    bad.top_k = V;
+    bad.image.assign(35, 0.5f);
+    CHECK(model_trace(model, bad).error() == "image: expected 6×6 = 36 pixels (the model's image_size), got 35");
+    bad.image.assign(36, 0.5f);
+    bad.image[7] = std::nanf("");
+    CHECK(model_trace(model, bad).error() == "image[7]: expected a finite pixel value, got NaN");
+    bad.image[7] = 0;
+    bad.label = 3;
+    CHECK(model_trace(model, bad).error() == "label: expected -1 (unknown) or a class id from 0 to 2, got 3");
+    CHECK(probe_head_roles(model).error() == "model: head roles are measured on text; an image model has no token sequence");
+    Expected<ModelTraceOptions> parsed = parse_model_trace_options(R"({"image":[0,0.5,1],"label":1,"top_k":2})");
+    REQUIRE(parsed.ok());
+    CHECK(parsed.value().image == std::vector<float>{0.0f, 0.5f, 1.0f});
+    CHECK(parsed.value().label == 1);
+}

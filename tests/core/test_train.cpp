@@ -2,6 +2,7 @@
 // stored losses (so the trainer cannot drift unseen), determinism across runs and thread
 // counts, evaluation's windows, and its error messages.
 #include <cmath>
+#include <iomanip>
 #include <optional>
 #include <vector>
 
@@ -253,4 +254,107 @@ TEST_CASE("init_model is nanoGPT's initialization: std 0.02, residual projection
     }
     CHECK(init_model(c, v, 1).value().params == m.value().params);
     CHECK(init_model(c, v, 2).value().params != m.value().params);
+}
+
+namespace {
+
+// Bars on an 8×8 image, the class their direction (0 vertical, 1 horizontal, 2 diagonal), at a
+// seeded position with seeded faint noise: a task a small ViT learns in a few dozen steps.
+void bar_images(int n, unsigned seed, std::vector<float>& images, std::vector<int>& labels) {
+    images.assign(static_cast<std::size_t>(n) * 64, 0.0f);
+    labels.resize(n);
+    std::uint64_t state = seed;
+    const auto next = [&state](int below) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<int>((state >> 33) % static_cast<std::uint64_t>(below));
+    };
+    for (int i = 0; i < n; ++i) {
+        float* im = images.data() + static_cast<std::size_t>(i) * 64;
+        for (int k = 0; k < 64; ++k) im[k] = 0.1f * static_cast<float>(next(4)) / 4;
+        const int label = next(3), at = next(8);
+        for (int k = 0; k < 8; ++k) im[label == 0 ? k * 8 + at : label == 1 ? at * 8 + k : k * 8 + k] = 1.0f;
+        labels[i] = label;
+    }
+}
+
+Model tiny_vit(std::uint64_t seed = 5) {
+    ModelConfig c;
+    c.image_size = 8;
+    c.patch_size = 2;
+    c.block_size = 17;
+    c.vocab_size = 3;
+    c.n_layer = 2;
+    c.n_head = 2;
+    c.n_embd = 16;
+    c.tied = false;
+    Expected<Model> m = init_model(c, Vocabulary{{"vertical", "horizontal", "diagonal"}, -1, -1}, seed);
+    REQUIRE(m.ok());
+    return std::move(m.value());
+}
+
+std::vector<float> vit_losses(int threads, Model* trained = nullptr) {
+    TrainConfig c;
+    c.batch_size = 16;
+    c.block_size = 17;
+    c.max_iters = c.lr_decay_iters = 150;
+    c.warmup_iters = 10;
+    c.learning_rate = 3e-3f;
+    c.min_lr = 3e-4f;
+    c.threads = threads;
+    Expected<Trainer> t = Trainer::start(tiny_vit(), c, {});
+    REQUIRE(t.ok());
+    std::vector<float> losses, images;
+    std::vector<int> labels;
+    for (int k = 0; k < c.max_iters; ++k) {
+        bar_images(16, 100 + k, images, labels);
+        Expected<StepStats> st = t.value().step_images(images, labels, 16);
+        REQUIRE(st.ok());
+        losses.push_back(st.value().loss);
+    }
+    if (trained) *trained = t.value().model();
+    gpt::set_threads(1);
+    return losses;
+}
+
+}  // namespace
+
+TEST_CASE("an image model trains on step_images: it learns held-out bars, stored losses, the same bits with 1 or 2 threads", "[train]") {
+    Model trained;
+    const std::vector<float> losses = vit_losses(1, &trained);
+    // stored from a native run of this build's trainer (wasm within 1e-4: see check_stored)
+    const std::vector<double> stored = {1.0956310033798218, 1.1232510805130005, 1.1057251691818237, 1.0831507444381714};
+    for (std::size_t k = 0; k < stored.size(); ++k) {
+        INFO("step " << k + 1 << ": " << std::setprecision(17) << losses[k] << " against " << stored[k]);
+        CHECK(std::abs(losses[k] - stored[k]) <= 1e-4 * stored[k]);
+    }
+    CHECK(vit_losses(1) == losses);
+    CHECK(vit_losses(2) == losses);
+    std::vector<float> images;
+    std::vector<int> labels;
+    bar_images(90, 7, images, labels);  // images no step saw
+    const ImageScore score = evaluate_images(trained, images, labels);
+    INFO("held-out accuracy " << score.accuracy << ", loss " << score.loss << "; first training loss " << losses.front()
+                              << ", last " << losses.back());
+    CHECK(score.images == 90);
+    CHECK(score.accuracy >= 0.9);
+    CHECK(score.loss < 0.5 * losses.front());
+}
+
+TEST_CASE("step_images' errors name the field and leave the model unchanged", "[train]") {
+    TrainConfig c;
+    c.batch_size = 2;
+    c.block_size = 17;
+    Expected<Trainer> t = Trainer::start(tiny_vit(), c, {});
+    REQUIRE(t.ok());
+    const std::vector<float> before = t.value().model().params;
+    std::vector<float> images(128, 0.5f);
+    CHECK(t.value().step_images(images, {0}, 2).error() == "labels: expected B = 2 class ids, got 1");
+    CHECK(t.value().step_images(images, {0, 3}, 2).error() == "labels[1]: expected a class id from 0 to 2, got 3");
+    CHECK(t.value().step_images(std::vector<float>(100, 0.5f), {0, 1}, 2).error() == "images: expected B × 64 = 128 pixels, got 100");
+    images[70] = std::nanf("");
+    CHECK(t.value().step_images(images, {0, 1}, 2).error() == "images[70]: expected a finite pixel value, got NaN");
+    CHECK(t.value().model().params == before);
+    Expected<Trainer> text = Trainer::start(tiny_model(), tiny_train(), tiny_stream());
+    REQUIRE(text.ok());
+    CHECK(text.value().step_images(images, {0, 1}, 2).error() == "model: expected an image model (config.image_size > 0) for step_images");
 }

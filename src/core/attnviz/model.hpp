@@ -14,7 +14,16 @@
 // LayerNorm eps is 1e-5. Linear weights are kept in torch's layout, (out_features, in_features),
 // so y = x·Wᵀ + b, and a file's bytes are the buffer's bytes.
 //
-// Shapes: V vocab_size, C n_embd (d_model), L n_layer, H n_head, hs = C / H, Tmax block_size.
+// The same blocks make a Vision Transformer (Dosovitskiy et al., 2020) when image_size > 0: a
+// one-channel image of S×S pixels is cut into N = (S/p)² patches of p×p pixels, in raster order;
+// each patch (its p² pixels, row by row) is a token, embedded by a linear map (patch_embed); a
+// learned class token goes first, learned positions are added (wpe, N + 1 rows), and attention is
+// bidirectional (no causal mask). The "vocabulary" is the class names, and logits =
+// ln_f(x)·headᵀ at every position; the class token's (position 0) are the prediction.
+//
+// Shapes: V vocab_size, C n_embd (d_model), L n_layer, H n_head, hs = C / H, Tmax block_size;
+// image models: S image_size, p patch_size, P = p² pixels per patch, N = (S/p)² patches,
+// Tmax = N + 1, V = the number of classes.
 #pragma once
 
 #include <cstddef>
@@ -53,6 +62,14 @@ struct ModelConfig {
     Positions positions = Positions::learned;
     bool mlp        = true;  // each block's MLP (ln_2, c_fc, GELU, c_proj); false: attention-only, x += attn(ln_1(x))
                              // alone, and the file has no ln_2 / mlp tensors
+    int  image_size = 0;     // S: > 0 makes a Vision Transformer over S×S one-channel images (learned
+    int  patch_size = 0;     // positions, untied head, block_size = N + 1); p divides S
+
+    bool is_image() const { return image_size > 0; }
+    bool causal() const { return !is_image(); }                     // text: causal; images: bidirectional
+    int  patch_pixels() const { return patch_size * patch_size; }   // P
+    int  patches_per_side() const { return is_image() ? image_size / patch_size : 0; }
+    int  n_patches() const { return patches_per_side() * patches_per_side(); }  // N
 };
 
 // ALiBi's slope of head h of n_head.
@@ -64,6 +81,7 @@ inline constexpr int         max_vocab_size = 65536;
 inline constexpr int         max_layers     = 64;
 inline constexpr int         max_heads      = 64;
 inline constexpr int         max_embd       = 2048;
+inline constexpr int         max_image_size = 256;
 inline constexpr std::size_t max_params     = 256u * 1024 * 1024;  // floats: 1 GiB of parameters
 }  // namespace model_limits
 
@@ -98,7 +116,10 @@ Expected<Encoded> encode(const Vocabulary& vocab, std::string_view text, bool ad
 // Every parameter lives in one float buffer, grouped by kind across layers as llm.c does; the
 // same layout serves the gradients and AdamW's two moments.
 struct ParameterTensors {
-    float* wte;       // (V, C)        transformer.wte.weight
+    float* wte;       // (V, C)        transformer.wte.weight (nullptr in image models)
+    float* patchw;    // (C, P)        transformer.patch_embed.weight (image models; else nullptr)
+    float* patchb;    // (C)           transformer.patch_embed.bias (image models)
+    float* cls;       // (C)           transformer.cls_token (image models)
     float* wpe;       // (Tmax, C)     transformer.wpe.weight (nullptr with ALiBi or RoPE)
     float* ln1w;      // (L, C)        transformer.h.{l}.ln_1.weight
     float* ln1b;      // (L, C)        transformer.h.{l}.ln_1.bias
@@ -114,7 +135,7 @@ struct ParameterTensors {
     float* fcprojb;   // (L, C)        transformer.h.{l}.mlp.c_proj.bias
     float* lnfw;      // (C)           transformer.ln_f.weight
     float* lnfb;      // (C)           transformer.ln_f.bias
-    float* lm_head;   // (V, C)        lm_head.weight; points at wte when tied
+    float* lm_head;   // (V, C)        lm_head.weight; points at wte when tied; head.weight in image models
 };
 
 // How many floats the buffer holds for `config` (lm_head's only when untied).
@@ -135,8 +156,9 @@ struct TensorSpec {
     bool                     is_bias; // a Linear or LayerNorm bias (absent from files with bias = false)
 };
 
-// Every tensor of the model, in file order: wte, wpe, h.0 … h.{L-1} (ln_1, attn.c_attn,
-// attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj; weight before bias), ln_f, then lm_head if untied.
+// Every tensor of the model, in file order: wte (image models: patch_embed.weight, patch_embed.bias,
+// cls_token), wpe, h.0 … h.{L-1} (ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj;
+// weight before bias), ln_f, then lm_head if untied (head.weight in image models).
 std::vector<TensorSpec> parameter_specs(const ModelConfig& config);
 
 //-----------------------------------------------------------------------------

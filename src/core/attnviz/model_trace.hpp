@@ -38,10 +38,12 @@ struct Ablation {
 };
 
 struct ModelTraceOptions {
-    std::string text;          // what the model reads (UTF-8)
+    std::string text;          // what the model reads (UTF-8); text models
     bool        add_bos = true; // put the beginning-of-text token first (if the vocabulary has one)
     int         top_k   = 5;    // predictions kept per position, 1..V
     Ablation    ablation;
+    std::vector<float> image = {};  // (S·S) image models: what the model sees, row by row, pixels in [0, 1]
+    int         label = -1;    // image models: the image's class if known (its loss is then reported), or -1
 };
 
 //-----------------------------------------------------------------------------
@@ -65,12 +67,16 @@ struct LayerTrace {
 struct Predictions {
     std::vector<std::vector<int>>   top_ids;    // (T, k)  the k most likely next tokens after position t
     std::vector<std::vector<float>> top_probs;  // (T, k)  their probabilities
-    std::vector<float>              losses;     // (T-1)   -log p(token t+1 | tokens 0..t), nats
-    double                          mean_loss = 0;  // mean of losses (0 when T = 1)
+    std::vector<float>              losses;     // (T-1)   -log p(token t+1 | tokens 0..t), nats; image models:
+                                                //         (1) -log p(label) at the class token, or (0) without a label
+    double                          mean_loss = 0;  // mean of losses (0 when there are none)
+    std::vector<float>              class_probs;    // (V) image models: the class token's probabilities, every class
 };
 
 struct ModelTrace {
-    Encoded                 tokens;    // (T) ids, texts, unknown flags
+    Encoded                 tokens;    // (T) ids, texts, unknown flags. Image models: ids -1 (no vocabulary
+                                       //     token), texts "CLS" then each patch's "r{row}c{column}"
+    Matrix                  patches;   // (N, P) image models: each patch's pixels, row by row (else 0 × 0)
     int                     T = 0;
     std::vector<LayerTrace> layers;    // (L)
     Matrix                  ln_f;      // (T, C)  the final LayerNorm
@@ -85,7 +91,9 @@ struct ModelTrace {
 //-----------------------------------------------------------------------------
 // Errors: invalid UTF-8 or an unknown character without an unknown token ("text: …"), more
 // tokens than block_size, an empty text without a beginning-of-text token, an ablation naming
-// a layer or head that does not exist ("ablation.heads[0]: …"), top_k out of range.
+// a layer or head that does not exist ("ablation.heads[0]: …"), top_k out of range; for an image
+// model, an image of the wrong size or with a pixel that is not finite ("image: …"), a label out
+// of range. An image model's attention has no mask (every patch sees every patch).
 //
 // `packed`: the model's weights packed once by pack_weights (faster for a short text, the same
 // numbers bit for bit), or null to pack them on every call. Ignored if it was packed from another
@@ -140,7 +148,8 @@ HeadRoles head_roles(const Matrix& weights, const std::vector<int>& ids);
 // the token after its earlier occurrence. length is clamped so the probe fits in block_size.
 std::vector<int> role_probe(const Model& model, int length = 64);
 
-// Every head's roles on the standard probe, (L, H), through model_trace's attention.
+// Every head's roles on the standard probe, (L, H), through model_trace's attention (text models;
+// an image model's is an error).
 Expected<std::vector<std::vector<HeadRoles>>> probe_head_roles(const Model& model, int length = 64);
 
 //-----------------------------------------------------------------------------
@@ -148,9 +157,10 @@ Expected<std::vector<std::vector<HeadRoles>>> probe_head_roles(const Model& mode
 //-----------------------------------------------------------------------------
 std::string model_trace_to_json(const ModelTrace& trace, const Model& model, bool pretty = false);
 
-// The options as JSON (what `attnviz-trace --model` reads): {"text": string (required),
-// "add_bos": bool (true), "top_k": 1..V (5), "ablation": {"heads": [[layer, head], …],
-// "attention": [layer, …], "mlp": [layer, …]}}. Strict like parse_config: unknown or duplicate
+// The options as JSON (what `attnviz-trace --model` reads): {"text": string (required for a text
+// model), "add_bos": bool (true), "top_k": 1..V (5), "ablation": {"heads": [[layer, head], …],
+// "attention": [layer, …], "mlp": [layer, …]}, "image": [S·S numbers] and "label": class id (image
+// models)}. Strict like parse_config: unknown or duplicate
 // keys and wrong types are errors "<field>: <expected>". Layers and heads are checked by model_trace.
 Expected<ModelTraceOptions> parse_model_trace_options(std::string_view json);
 

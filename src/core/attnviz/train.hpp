@@ -109,6 +109,10 @@ public:
     // not scored; T <= the model's block_size), the loss their scored positions' mean. The shape
     // may change from one step to the next. Errors name the field; the model is then unchanged.
     Expected<StepStats> step_batch(const std::vector<int>& inputs, const std::vector<int>& targets, int B, int T);
+    // One step on a batch of images (image models): `images` B × S·S pixels (each image S×S, row
+    // by row), `labels` B class ids; the loss is the class token's cross-entropy. Errors name the
+    // field; the model is then unchanged.
+    Expected<StepStats> step_images(const std::vector<float>& images, const std::vector<int>& labels, int B);
     int steps() const;                      // steps taken
     const Model& model() const;             // the parameters as they are now
     const TrainConfig& config() const;
@@ -132,5 +136,18 @@ private:
 // The per-position losses of one sequence (nats): losses[t] = -log p(ids[t+1] | ids[0..t]), T-1 of
 // them, through the training forward pass (ids.size() <= block_size).
 std::vector<float> sequence_losses(const Model& model, const std::vector<int>& ids);
+
+// An image model on n images (n × S·S pixels, row by row): each image's class probabilities
+// (n, V), the class token's, through the training forward pass in batches of `batch`.
+std::vector<float> classify_images(const Model& model, const float* images, int n, int batch = 64);
+
+// An image model's mean cross-entropy (nats) and accuracy (the most probable class, the lowest id
+// on a tie) on labelled images.
+struct ImageScore {
+    double loss     = 0;
+    double accuracy = 0;
+    int    images   = 0;
+};
+ImageScore evaluate_images(const Model& model, const std::vector<float>& images, const std::vector<int>& labels);
 
 }  // namespace attnviz
