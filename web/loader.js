@@ -82,6 +82,7 @@
       if (!e.dataTransfer.files.length) return;
       const files = [...e.dataTransfer.files];
       if (files.some((f) => /\.safetensors$/i.test(f.name))) window.attnviz._loadModelFiles(files);  // a model (setupModel)
+      else if (/^image\//.test(files[0].type) || /\.(png|jpe?g|gif|bmp|webp)$/i.test(files[0].name)) window.attnviz._loadImageFile(files[0]);
       else importFile(files[0]);
     });
   }
@@ -250,6 +251,85 @@
     };
   }
 
+  // The Images view's files: a dataset's Vision Transformer and its gallery, fetched the first
+  // time the view shows that dataset (never at start-up). An image file dropped on the page is
+  // decoded by the browser into gray values (ink bright: a picture with a light background is
+  // inverted, as the datasets store white ink on black) and handed to the app, which checks its size.
+  function setupImages(M) {
+    const heapString = (str) => {
+      const size = M.lengthBytesUTF8(str) + 1, ptr = M._malloc(size);
+      M.stringToUTF8(str, ptr, size);
+      return ptr;
+    };
+    const withString = (str, f) => {
+      const ptr = heapString(str);
+      try { return f(ptr); } finally { M._free(ptr); }
+    };
+    window.attnviz._fetchImageModel = async (dataset) => {
+      const fail = (msg) => withString(dataset, (d) => withString(msg, (m) => M._attnviz_image_failed(d, m)));
+      try {
+        const [model, gallery] = await Promise.all(['.safetensors', '.gallery.json'].map(async (ext) => {
+          const r = await fetch('models/vit_' + dataset + ext);
+          if (!r.ok) throw new Error('models/vit_' + dataset + ext + ': HTTP ' + r.status);
+          return ext === '.safetensors' ? new Uint8Array(await r.arrayBuffer()) : r.text();
+        }));
+        const ptr = M._malloc(Math.max(model.length, 1));
+        let err;
+        try {
+          M.HEAPU8.set(model, ptr);
+          err = withString(dataset, (d) => M.UTF8ToString(M._attnviz_image_model_loaded(d, ptr, model.length)));
+        } finally {
+          M._free(ptr);
+        }
+        if (!err) err = withString(dataset, (d) => withString(gallery, (g) => M.UTF8ToString(M._attnviz_image_gallery_loaded(d, g))));
+        if (err) fail('The ' + dataset + ' model could not load: ' + err);
+      } catch (e) {
+        fail('The ' + dataset + ' model could not be fetched (' + e.message + '); the other views still work.');
+      }
+    };
+    window.attnviz._loadImageFile = async (file) => {
+      let bitmap;
+      try {
+        bitmap = await createImageBitmap(file);
+      } catch {
+        callWithString(M, 'attnviz_notify', file.name + ': not an image the browser can read (PNG, JPEG, GIF, BMP or WebP)');
+        return;
+      }
+      const c = document.createElement('canvas');
+      c.width = bitmap.width;
+      c.height = bitmap.height;
+      const g = c.getContext('2d');
+      g.drawImage(bitmap, 0, 0);
+      const rgba = g.getImageData(0, 0, c.width, c.height).data;
+      const n = c.width * c.height, gray = new Float32Array(n);
+      let mean = 0;
+      for (let i = 0; i < n; ++i) {
+        gray[i] = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255 * (rgba[4 * i + 3] / 255);
+        mean += gray[i] / n;
+      }
+      if (mean > 0.5) for (let i = 0; i < n; ++i) gray[i] = 1 - gray[i];
+      const ptr = M._malloc(Math.max(n, 1) * 4);
+      try {
+        M.HEAPF32.set(gray, ptr >> 2);
+        const err = M.UTF8ToString(M._attnviz_image_dropped(c.width, c.height, ptr));
+        if (err) callWithString(M, 'attnviz_notify', err);
+      } finally {
+        M._free(ptr);
+      }
+    };
+    // the test hooks: the image's trace (model trace JSON) and the training pass on any pixels
+    window.attnviz.imageTrace = () => JSON.parse(M.UTF8ToString(M._attnviz_image_trace_json()));
+    window.attnviz.classifyImage = (pixels) => {
+      const ptr = M._malloc(Math.max(pixels.length, 1) * 4);
+      try {
+        M.HEAPF32.set(Float32Array.from(pixels), ptr >> 2);
+        return JSON.parse(M.UTF8ToString(M._attnviz_image_classify(ptr, pixels.length)));
+      } finally {
+        M._free(ptr);
+      }
+    };
+  }
+
   // The Train view's worker (train_worker.js, its own instance of the core), made when the app
   // first sends it a command; its snapshots go into the app's heap, its events as JSON. A worker
   // that dies (an error it did not catch, memory it could not get) is reported, and the next
@@ -350,6 +430,7 @@
       setupKeyboardInset(M);
       setupCjkFont(M);
       setupModel(M);
+      setupImages(M);
       setupTrainer(M);
 
     },

@@ -42,7 +42,7 @@ struct Rect {
 };
 
 // The views' tabs, in order; the enum value is what the URL state stores.
-enum class View { pipeline, matrices, heads, lines, compare, predictions, atlas, residual, train, count };
+enum class View { pipeline, matrices, heads, lines, compare, predictions, atlas, residual, train, images, count };
 
 // What the views show: the trained model (a layer of it at a time) or the one-layer lab.
 enum class Source { lab, model };
@@ -134,6 +134,45 @@ struct TrainState {
     bool focus_heads = false;               // scroll the view to the heads next frame (a lesson step about them)
 };
 
+// The Images view: a small Vision Transformer over a picture from a gallery or drawn by hand.
+enum class ImageOverlay { class_token, rollout, none };  // what is laid over the image (a hovered patch's row wins)
+
+struct GalleryImage {
+    int test_index = 0;                     // its index in the dataset's test split
+    int label = 0;                          // the true class
+    int predicted = 0;                      // the shipped model's prediction (its card's)
+    std::vector<float> pixels;              // (S·S) in [0, 1]
+};
+
+struct ImageModel {                         // one dataset's model, fetched when the view first needs it
+    std::shared_ptr<const Model> model;     // null until it loaded
+    std::vector<GalleryImage> gallery;      // test images to pick from
+    bool loading = false;                   // the page is fetching its files
+    std::string error;                      // why it could not load (the view says so; other datasets still work)
+};
+
+struct ImageState {
+    std::string dataset = "digits";         // "digits" (8×8) or "fashion" (28×28)
+    std::map<std::string, ImageModel> models;  // by dataset
+    std::vector<float> pixels;              // (S·S) the image shown, in [0, 1]
+    std::vector<std::vector<float>> undo;   // earlier images (Undo pops; a stroke pushes once)
+    bool stroke = false;                    // a mouse stroke is under way (it has pushed its undo entry)
+    int gallery = -1;                       // the gallery image shown, -1: drawn (or edited) by hand
+    int label = -1;                         // the shown image's true class, -1: unknown (drawn)
+    std::shared_ptr<const ModelTrace> trace;  // the model on `pixels`; null before the first or when the image is empty
+    Matrix rollout;                         // attention_rollout(*trace)
+    std::string error;                      // the core's message for this image (or the view's), empty when fine
+    std::string notice;                     // a message about an image dropped on the page that was refused
+    int layer = 0;                          // the layer whose heads are shown
+    int head = -1;                          // the head overlaid, -1: the mean of the layer's heads
+    ImageOverlay overlay = ImageOverlay::class_token;
+    int hovered_patch = -1;                 // the patch under the pointer (not drawing), -1: none
+    std::vector<std::pair<int, int>> heads_off;  // (layer, head) switched off: their outputs zeroed (the trace's intact
+                                            // predictions are the whole model's)
+    int pending_gallery = -1;               // a lesson's gallery image, shown once the dataset's files arrive
+    std::uint64_t version = 0;              // bumps with every new trace (textures key on it)
+};
+
 struct AppState {
     Source source = Source::lab;            // model or lab; the page opens on the model (main.cpp)
     ModelState model;
@@ -164,6 +203,7 @@ struct AppState {
 
     CompareState compare;                   // the compare view's second configuration
     TrainState train;                       // the Train view's run
+    ImageState images;                      // the Images view
     LessonState lesson;                     // the open lesson
     bool presentation = false;              // projector mode: large fonts, only what the lesson needs
     float font_scale = 1.0f;                // 1 normally, larger in presentation mode
@@ -235,6 +275,18 @@ void train_command(AppState& state, const char* cmd);  // "pause", "resume", "st
 void train_message(AppState& state, const std::string& json);  // an event from the worker (page.cpp)
 void train_snapshot(AppState& state, const std::string& json, std::vector<float> attention);  // a snapshot from the worker
 void train_file(AppState& state, const std::string& bytes, const std::string& purpose);  // the model's file: "open" or "export"
+void view_images(AppState& state);      // a Vision Transformer over an image from a gallery or drawn (view_images.cpp)
+void image_request(AppState& state);    // fetch the shown dataset's model and gallery if not yet (image_state.cpp)
+std::string image_model_loaded(AppState& state, const std::string& dataset, std::string_view bytes);  // "" or the message
+std::string image_gallery_loaded(AppState& state, const std::string& dataset, const std::string& json);  // "" or the message
+void image_failed(AppState& state, const std::string& dataset, const std::string& message);
+void image_set_pixels(AppState& state, std::vector<float> pixels, int gallery, int label);  // show an image (undoable), trace it
+std::string image_dropped(AppState& state, int width, int height, std::vector<float> gray);  // an image file from the page:
+                                                           // "" or why it was refused (the last good image stays)
+void image_switch(AppState& state, const std::string& dataset);  // "digits" or "fashion": its model, its first gallery image
+void image_show_gallery(AppState& state, int index);  // the shown dataset's gallery image `index` (now, or once it loads)
+void image_retrace(AppState& state);    // the model on the shown image again (after a layer, dataset or pixel change)
+const ImageModel* image_model(const AppState& state);  // the shown dataset's, or null
 void model_picker(AppState& state);     // trained model or lab, a file of one's own (panel_model.cpp)
 void panel_model(AppState& state);      // the model's facts, layer and head selectors (panel_model.cpp)
 

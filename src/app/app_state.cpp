@@ -15,7 +15,7 @@ namespace attnviz::app {
 
 namespace {
 
-const char* const kViewNames[] = {"pipeline", "matrices", "heads", "lines", "compare", "predictions", "atlas", "residual", "train"};
+const char* const kViewNames[] = {"pipeline", "matrices", "heads", "lines", "compare", "predictions", "atlas", "residual", "train", "images"};
 static_assert(sizeof kViewNames / sizeof kViewNames[0] == static_cast<int>(View::count), "one name per view");
 const char* const kPanelNames[] = {"input", "controls", "view", "cell", "lesson"};
 static_assert(sizeof kPanelNames / sizeof kPanelNames[0] == static_cast<int>(Panel::count), "one name per panel");
@@ -444,6 +444,25 @@ std::string state_json(const AppState& state) {
         train["previous_token_score"] = previous;
     }
     out["training"] = train;
+    const ImageState& im = state.images;
+    const ImageModel* image = image_model(state);
+    nlohmann::json images = {{"dataset", im.dataset}, {"loaded", image && image->model}, {"loading", image && image->loading},
+                             {"load_error", image ? image->error : std::string()}, {"error", im.error}, {"notice", im.notice},
+                             {"pixels", im.pixels}, {"label", im.label}, {"gallery", im.gallery},
+                             {"gallery_size", image ? image->gallery.size() : 0}, {"undo", im.undo.size()}, {"layer", im.layer},
+                             {"head", im.head}, {"hovered_patch", im.hovered_patch}, {"version", im.version}, {"heads_off", im.heads_off},
+                             {"overlay", im.overlay == ImageOverlay::rollout ? "rollout" : im.overlay == ImageOverlay::none ? "none" : "class_token"}};
+    if (image && image->model) {
+        const ModelConfig& c = image->model->config;
+        images["config"] = {{"image_size", c.image_size}, {"patch_size", c.patch_size}, {"n_layer", c.n_layer}, {"n_head", c.n_head},
+                            {"classes", image->model->vocab.tokens}};
+    }
+    if (im.trace) {
+        const std::vector<float>& probs = im.trace->predictions.class_probs;
+        images["class_probs"] = probs;
+        images["predicted"] = static_cast<int>(std::max_element(probs.begin(), probs.end()) - probs.begin());
+    }
+    out["images"] = images;
     out["narrow"] = state.narrow;
     out["panel"] = kPanelNames[static_cast<int>(state.panel)];
     out["keyboard_inset"] = state.keyboard_inset;
@@ -465,6 +484,7 @@ nlohmann::json ui_state_json(const AppState& state) {
         {"heads_shown", state.heads_shown},
         {"source", state.source == Source::model ? "model" : "lab"},
         {"layer", state.model.layer},
+        {"image_dataset", state.images.dataset},
         {"model", state.model.model ? state.model.name : std::string(kShippedModel)},
         {"ablation", {{"heads", state.model.ablation.heads}, {"attention", state.model.ablation.attention},
                       {"mlp", state.model.ablation.mlp}}},
@@ -495,7 +515,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     if (!doc.is_object()) return "state: expected a JSON object";
     if (!doc.contains("config")) return "state.config: missing; expected the Config JSON";
     // getState() also reports read-only facts (tokens, error, layout…); setState() accepts them back and ignores them.
-    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side", "narrow", "panel", "keyboard_inset", "touch", "gesture", "overflow", "model", "training"};
+    static const char* const read_only[] = {"text", "error", "recomputes", "computing", "progress", "stage", "cancelled", "kept_head", "memory_bytes", "tokens", "source_tokens", "compare_error", "compare_computing", "layout", "readout", "hovered_token", "hovered_side", "narrow", "panel", "keyboard_inset", "touch", "gesture", "overflow", "model", "training", "images"};
     for (const auto& item : doc.items()) {
         const std::string& key = item.key();
         if (key == "config" || key == "ui" || key == "compare" || key == "train") continue;
@@ -538,6 +558,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
     apply_config(next, config.value());
     Source source = Source::lab;  // links from before the trained model open the lab
     std::string model_name = kShippedModel;
+    std::string image_dataset = state.images.dataset;
     if (compare) next.compare.config = *compare;
     if (doc.contains("ui")) {
         const nlohmann::json& ui = doc.at("ui");
@@ -545,7 +566,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
         for (const auto& [key, value] : ui.items()) {
             if (key == "view") {
                 auto v = value.is_string() ? view_from_name(value.get<std::string>()) : std::nullopt;
-                if (!v) return "state.ui.view: expected one of pipeline, matrices, heads, lines, compare, predictions, atlas, residual, train";
+                if (!v) return "state.ui.view: expected one of pipeline, matrices, heads, lines, compare, predictions, atlas, residual, train, images";
                 next.view = *v;
             } else if (key == "selected_head") {
                 if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() > limits::max_heads)
@@ -598,6 +619,9 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
                 }
                 next.model.ablation = a;
                 next.model.ablation_changed = true;
+            } else if (key == "image_dataset") {
+                if (!value.is_string() || (value != "digits" && value != "fashion")) return "state.ui.image_dataset: expected \"digits\" or \"fashion\"";
+                image_dataset = value.get<std::string>();
             } else if (key == "model") {
                 if (!value.is_string() || value.get<std::string>().size() > 200) return "state.ui.model: expected a model's name";
                 model_name = value.get<std::string>();
@@ -627,6 +651,7 @@ std::string apply_ui_state(AppState& state, const std::string& json_text) {
         next.view = View::train;
     }
     state = std::move(next);
+    image_switch(state, image_dataset);
     state.view_forced = true;
     state.dirty = true;
     state.compare.dirty = true;

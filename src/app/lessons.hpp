@@ -14,6 +14,16 @@
 
 namespace attnviz::app {
 
+// A step in the Images view: a dataset's gallery image, what is laid over it, heads switched off.
+struct ImageStep {
+    std::string dataset = "digits";
+    int gallery = 0;                                // the gallery image shown
+    ImageOverlay overlay = ImageOverlay::class_token;
+    int layer = 0;
+    int head = -1;                                  // -1: the mean of the layer's heads
+    std::vector<std::pair<int, int>> heads_off;     // (layer, head)
+};
+
 struct LessonStep {
     std::string text;                    // the explanation, English, a few sentences
     std::string zh;                      // the key sentence in Chinese, or empty
@@ -27,6 +37,7 @@ struct LessonStep {
     int layer = 0;                       // with the model: the layer the per-head views show
     Ablation ablation;                   // with the model: what is switched off
     std::optional<SessionSettings> train;  // the Train view: a run to start on entering the step (none: the run goes on)
+    std::optional<ImageStep> image;      // the Images view: what it shows
 };
 
 struct Lesson {

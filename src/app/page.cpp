@@ -10,6 +10,7 @@
 
 #include "app_state.hpp"
 #include "attnviz/json.hpp"
+#include "attnviz/train.hpp"
 #include "fonts.hpp"
 #include "heatmap.hpp"
 #include "view_matrices_catalog.hpp"
@@ -98,6 +99,10 @@ EM_JS(void, js_fetch_model, (const char* url), {
     if (window.attnviz && window.attnviz._fetchModel) window.attnviz._fetchModel(UTF8ToString(url));
 });
 
+EM_JS(void, js_fetch_image_model, (const char* dataset), {
+    if (window.attnviz && window.attnviz._fetchImageModel) window.attnviz._fetchImageModel(UTF8ToString(dataset));
+});
+
 EM_JS(void, js_open_model_file, (), {
     if (window.attnviz && window.attnviz._openModelFile) window.attnviz._openModelFile();
 });
@@ -153,6 +158,8 @@ void page_fetch_model(AppState& state) {
 }
 
 void page_open_model_file() { js_open_model_file(); }
+
+void page_fetch_image_model(const std::string& dataset) { js_fetch_image_model(dataset.c_str()); }
 
 bool page_query_has(const char* key) { return js_query_has(key) != 0; }
 
@@ -344,6 +351,53 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_model_failed(const char* message) {
     g_state->model.fetch_failed = true;
     g_state->model.load_error = message;
     return "";
+}
+
+// The Images view's files, fetched by web/loader.js: a dataset's model ("" or the message),
+// its gallery (JSON), or why they could not be fetched.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_image_model_loaded(const char* dataset, const unsigned char* data, int size) {
+    if (!g_state) return "app: not started yet";
+    return attnviz::app::to_c(attnviz::app::image_model_loaded(
+        *g_state, dataset, std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(std::max(size, 0)))));
+}
+
+EMSCRIPTEN_KEEPALIVE const char* attnviz_image_gallery_loaded(const char* dataset, const char* json) {
+    if (!g_state) return "app: not started yet";
+    return attnviz::app::to_c(attnviz::app::image_gallery_loaded(*g_state, dataset, json));
+}
+
+EMSCRIPTEN_KEEPALIVE void attnviz_image_failed(const char* dataset, const char* message) {
+    if (g_state) attnviz::app::image_failed(*g_state, dataset, message);
+}
+
+// An image file dropped on the page, decoded by the browser: width × height gray values in [0, 1]
+// (ink bright). "" when shown, else why it was refused (the Images view says so too).
+EMSCRIPTEN_KEEPALIVE const char* attnviz_image_dropped(int width, int height, const float* gray) {
+    if (!g_state) return "app: not started yet";
+    const std::size_t n = static_cast<std::size_t>(std::max(width, 0)) * static_cast<std::size_t>(std::max(height, 0));
+    g_state->view = attnviz::app::View::images;
+    g_state->view_forced = true;
+    return attnviz::app::to_c(attnviz::app::image_dropped(*g_state, width, height, std::vector<float>(gray, gray + n)));
+}
+
+// The Images view's trace as the model trace JSON (README), or {"error"}: the browser test reads it.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_image_trace_json() {
+    if (!g_state) return "{}";
+    const attnviz::app::ImageModel* m = attnviz::app::image_model(*g_state);
+    if (!m || !m->model || !g_state->images.trace) return "{\"error\":\"no image traced\"}";
+    return attnviz::app::to_c(attnviz::model_trace_to_json(*g_state->images.trace, *m->model));
+}
+
+// The shown dataset's model on any image through the training pass (classify_images), a second
+// path to the same numbers: {"probs": [...]} or {"error"}.   pixels (S·S)
+EMSCRIPTEN_KEEPALIVE const char* attnviz_image_classify(const float* pixels, int count) {
+    if (!g_state) return "{}";
+    const attnviz::app::ImageModel* m = attnviz::app::image_model(*g_state);
+    if (!m || !m->model) return "{\"error\":\"no image model\"}";
+    const int S = m->model->config.image_size;
+    if (count != S * S) return "{\"error\":\"expected S*S pixels\"}";
+    const std::vector<float> probs = attnviz::classify_images(*m->model, pixels, 1);
+    return attnviz::app::to_c(nlohmann::json{{"probs", probs}}.dump());
 }
 
 // The training worker's events ({"type": "ready" | "started" | "error" | "died", …}) and

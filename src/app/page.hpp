@@ -28,6 +28,7 @@ void page_text_focus(bool want_text);             // focus the page's hidden tex
 void page_key_frame();                            // before ImGui::NewFrame: holds a key the on-screen keyboard pressed for one frame
 void page_fetch_model(AppState& state);           // the page fetches the shipped model (once; progress and bytes come back)
 void page_open_model_file();
+void page_fetch_image_model(const std::string& dataset);  // the page fetches models/vit_<dataset>.{safetensors,gallery.json}
 bool page_query_has(const char* key);             // the address has ?key (e.g. ?lab: open on the one-layer lab)                      // the browser's file picker for a .safetensors model
 void page_train_post(const std::string& json);    // a command to the training worker (web/train_worker.js; made on first use)
 void page_download(const std::string& name, const std::string& mime, const std::string& bytes);  // a file, downloaded

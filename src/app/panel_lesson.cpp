@@ -16,7 +16,15 @@ namespace attnviz::app {
 namespace {
 
 void apply_step(AppState& state, const LessonStep& step) {
-    if (step.train) {  // a run in the Train view; the lab and the model stay as they were
+    if (step.image) {  // the Images view; the lab and the model stay as they were
+        const ImageStep& i = *step.image;
+        image_switch(state, i.dataset);
+        state.images.overlay = i.overlay;
+        state.images.layer = i.layer;
+        state.images.head = i.head;
+        state.images.heads_off = i.heads_off;
+        image_show_gallery(state, i.gallery);
+    } else if (step.train) {  // a run in the Train view; the lab and the model stay as they were
         state.train.settings = *step.train;
         state.train.stop_at = -1;
         train_start(state);
@@ -43,7 +51,7 @@ void apply_step(AppState& state, const LessonStep& step) {
         state.model.selected_position = -1;
         state.dirty = true;
         state.reset_widgets = true;
-    } else if (step.view != View::train) {
+    } else if (step.view != View::train && step.view != View::images) {
         apply_config(state, step.config);
     }
     state.view = step.view;
@@ -147,7 +155,7 @@ void panel_lesson(AppState& state) {
         ImGui::PopStyleColor();
     }
     ImGui::Spacing();
-    if (step.view != View::train) trace_facts(state);  // the lab's factors; a training step's numbers are in the Train view
+    if (step.view != View::train && step.view != View::images) trace_facts(state);  // the lab's factors; the Train and Images views show their own numbers
     if (ImGui::SmallButton("Show the example again")) apply_step(state, step);
     record_item(state, "lesson_reapply");
     ImGui::EndChild();

@@ -45,7 +45,7 @@ constexpr ViewTab kViewTabs[] = {
     {View::heads, "All heads", "Heads", view_heads},         {View::lines, "Lines", "Lines", view_lines},
     {View::compare, "Compare", "Compare", view_compare},     {View::predictions, "Predictions", "Predict", view_predictions},
     {View::atlas, "Atlas", "Atlas", view_atlas},             {View::residual, "Residual", "Residual", view_residual},
-    {View::train, "Train", "Train", view_train},
+    {View::train, "Train", "Train", view_train},             {View::images, "Images", "Images", view_images},
 };
 static_assert(std::size(kViewTabs) == static_cast<std::size_t>(View::count), "one tab per view");
 
@@ -269,9 +269,9 @@ void wide_layout(AppState& state, float W, float H) {
     const float left_w = state.presentation ? std::clamp(W * 0.2f, 240.0f, 420.0f) : std::clamp(W * 0.27f, 300.0f, 460.0f);
     const float right_w = std::clamp(W * 0.25f, 280.0f, 440.0f) * (state.presentation ? 1.15f : 1.0f);
     const float body_y = bar_h + gap, body_h = H - body_y - gap;
-    // The Train view has its own settings and none of the sentence, engine options or worked-out
-    // cell apply to it: it takes their columns (the lesson, when one is open, keeps its own).
-    const bool training = state.view == View::train;
+    // The Train and Images views have their own inputs and none of the sentence, engine options or
+    // worked-out cell apply to them: they take those columns (the lesson, when one is open, keeps its own).
+    const bool training = state.view == View::train || state.view == View::images;
     const float centre_x = training ? gap : left_w + 2 * gap;
     const float centre_w = W - 2 * gap - (training ? 0.0f : left_w + gap) - (training && !lesson_open ? 0.0f : right_w + gap);
 

@@ -425,6 +425,56 @@ HeadRoles head_roles(const Matrix& w, const std::vector<int>& ids) {
     return r;
 }
 
+Matrix attention_rollout(const ModelTrace& trace) {
+    const std::size_t T = static_cast<std::size_t>(trace.T);
+    std::vector<double> rollout(T * T, 0.0), next(T * T), a(T * T);
+    for (std::size_t i = 0; i < T; ++i) rollout[i * T + i] = 1.0;
+    for (const LayerTrace& layer : trace.layers) {
+        const std::size_t H = layer.attention.heads.size();
+        for (std::size_t i = 0; i < T; ++i) {
+            double row = 0;
+            for (std::size_t j = 0; j < T; ++j) {
+                double mean = 0;
+                for (std::size_t h = 0; h < H; ++h) mean += layer.attention.heads[h].weights(i, j);
+                a[i * T + j] = mean / static_cast<double>(H) + (i == j ? 1.0 : 0.0);
+                row += a[i * T + j];
+            }
+            for (std::size_t j = 0; j < T; ++j) a[i * T + j] /= row;
+        }
+        for (std::size_t i = 0; i < T; ++i)
+            for (std::size_t j = 0; j < T; ++j) {
+                double sum = 0;
+                for (std::size_t k = 0; k < T; ++k) sum += a[i * T + k] * rollout[k * T + j];
+                next[i * T + j] = sum;
+            }
+        rollout.swap(next);
+    }
+    Matrix out = matrix(T, T);
+    for (std::size_t i = 0; i < T * T; ++i) out.data()[i] = static_cast<float>(rollout[i]);
+    return out;
+}
+
+Expected<Matrix> position_similarity(const Model& model) {
+    const ModelConfig& mc = model.config;
+    if (!mc.is_image()) return fail("model: expected an image model (its positions are patches)");
+    const std::size_t N = static_cast<std::size_t>(mc.n_patches()), C = static_cast<std::size_t>(mc.n_embd);
+    const float* wpe = model.tensors().wpe + C;  // row 0 is the class token's
+    std::vector<double> norm(N);
+    for (std::size_t i = 0; i < N; ++i) {
+        double sq = 0;
+        for (std::size_t c = 0; c < C; ++c) sq += static_cast<double>(wpe[i * C + c]) * wpe[i * C + c];
+        norm[i] = std::sqrt(sq);
+    }
+    Matrix out = matrix(N, N);
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < N; ++j) {
+            double dot = 0;
+            for (std::size_t c = 0; c < C; ++c) dot += static_cast<double>(wpe[i * C + c]) * wpe[j * C + c];
+            out(i, j) = norm[i] > 0 && norm[j] > 0 ? static_cast<float>(dot / (norm[i] * norm[j])) : 0.0f;
+        }
+    return out;
+}
+
 std::vector<int> role_probe(const Model& model, int length) {
     const Vocabulary& v = model.vocab;
     const int with_bos = v.bos >= 0 ? 1 : 0;

@@ -510,3 +510,51 @@ TEST_CASE("model_trace of an image model: torch's logits, patches as tokens, no 
     CHECK(parsed.value().image == std::vector<float>{0.0f, 0.5f, 1.0f});
     CHECK(parsed.value().label == 1);
 }
+
+TEST_CASE("attention rollout and the positions' similarity of an image model, against float64 written out", "[model_trace]") {
+    const Model model = fixture_model("vit_tiny.safetensors");
+    const nlohmann::json fx = nlohmann::json::parse(fixture("vit_tiny.json"));
+    ModelTraceOptions options;
+    options.image = fx["images"][0].get<std::vector<float>>();
+    options.top_k = 3;
+    const ModelTrace t = model_trace(model, options).value();
+    const int T = t.T, L = static_cast<int>(t.layers.size());
+    // rollout = Â_1·Â_0 with Â = (mean of heads + I) / 2, written out for two layers
+    std::vector<std::vector<double>> hat(L, std::vector<double>(T * T));
+    for (int l = 0; l < L; ++l)
+        for (int i = 0; i < T; ++i)
+            for (int j = 0; j < T; ++j) {
+                const auto& heads = t.layers[l].attention.heads;
+                double mean = 0;
+                for (const auto& h : heads) mean += h.weights(i, j);
+                hat[l][i * T + j] = (mean / heads.size() + (i == j)) / 2.0;
+            }
+    const Matrix rollout = attention_rollout(t);
+    REQUIRE(L == 2);
+    for (int i = 0; i < T; ++i) {
+        double row = 0;
+        for (int j = 0; j < T; ++j) {
+            double want = 0;
+            for (int k = 0; k < T; ++k) want += hat[1][i * T + k] * hat[0][k * T + j];
+            CHECK(std::abs(rollout(i, j) - want) < 1e-6);
+            row += rollout(i, j);
+        }
+        CHECK(std::abs(row - 1.0) < 1e-6);  // each row is a distribution over the input tokens
+    }
+    // the positions' cosine similarities: 1 on the diagonal, symmetric, the cosine of wpe rows 1 + i, 1 + j
+    const Matrix sim = position_similarity(model).value();
+    const int N = model.config.n_patches(), C = model.config.n_embd;
+    REQUIRE(sim.shape(0) == static_cast<std::size_t>(N));
+    const float* wpe = model.tensors().wpe;
+    for (int i = 0; i < N; ++i)
+        for (int j = 0; j < N; ++j) {
+            double dot = 0, a = 0, b = 0;
+            for (int c = 0; c < C; ++c) {
+                dot += double(wpe[(1 + i) * C + c]) * wpe[(1 + j) * C + c];
+                a += double(wpe[(1 + i) * C + c]) * wpe[(1 + i) * C + c];
+                b += double(wpe[(1 + j) * C + c]) * wpe[(1 + j) * C + c];
+            }
+            CHECK(std::abs(sim(i, j) - dot / std::sqrt(a * b)) < 1e-6);
+        }
+    CHECK(position_similarity(fixture_model("gpt_tiny.safetensors")).error() == "model: expected an image model (its positions are patches)");
+}

@@ -5,6 +5,7 @@
 //   2. LayerTrace / ModelTrace        per layer: residual, LayerNorms, the engine's attention trace, MLP
 //   3. model_trace                    Model + options -> ModelTrace
 //   4. Head roles                     previous-token, first-token, self, induction, mean distance
+//   4b. Image models                  attention rollout, the positions' similarity map
 //   5. JSON                           the ModelTrace contract (README.md) and the role scores
 //
 // Each layer's attention is the engine's own run() (attnviz/core.hpp) on that layer's ln_1
@@ -151,6 +152,22 @@ std::vector<int> role_probe(const Model& model, int length = 64);
 // Every head's roles on the standard probe, (L, H), through model_trace's attention (text models;
 // an image model's is an error).
 Expected<std::vector<std::vector<HeadRoles>>> probe_head_roles(const Model& model, int length = 64);
+
+//-----------------------------------------------------------------------------
+// 4b. Image models
+//-----------------------------------------------------------------------------
+// Attention rollout (Abnar & Zuidema, 2020): how much each token's output draws on each input
+// token through every layer, counting the residual path. Per layer, A = the mean of the heads'
+// weights (of the layers the trace ran, ablated heads included as computed), Â = (A + I) with each
+// row divided by its sum (2, as A's rows sum to 1); rollout = Â_{L-1}·…·Â_0, in double.   (T, T)
+// Row 0 of an image model's is what the class token draws on, patch by patch (column 1 + n).
+Matrix attention_rollout(const ModelTrace& trace);
+
+// The learned positions' cosine similarities between patches: (N, N), entry (i, j) the cosine of
+// wpe rows 1 + i and 1 + j (row 0 is the class token's). ViTs learn rows that resemble their
+// neighbours': each patch's row of this, laid out as the patch grid, is the familiar small map.
+// An error for a text model (its positions are not patches).
+Expected<Matrix> position_similarity(const Model& model);
 
 //-----------------------------------------------------------------------------
 // 5. JSON
