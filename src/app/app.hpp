@@ -98,6 +98,8 @@ struct ModelState {
     std::string generated;                  // what the last Continue appended
     int layer = 0;                          // the layer whose attention the per-head views show
     int selected_position = -1;             // the predictions view's position (-1: the last)
+    std::vector<float> image;               // an image model's input (S·S pixels), from the Images view's "Open in every view"
+    int image_label = -1;                   // its true class, -1: unknown
     double trace_ms = 0;                    // how long the last model_trace took
 };
 
@@ -285,6 +287,7 @@ std::string image_dropped(AppState& state, int width, int height, std::vector<fl
                                                            // "" or why it was refused (the last good image stays)
 void image_switch(AppState& state, const std::string& dataset);  // "digits" or "fashion": its model, its first gallery image
 void image_show_gallery(AppState& state, int index);  // the shown dataset's gallery image `index` (now, or once it loads)
+void image_open_in_views(AppState& state);  // the Images view's model and image become the page's model: every view shows them
 void image_retrace(AppState& state);    // the model on the shown image again (after a layer, dataset or pixel change)
 const ImageModel* image_model(const AppState& state);  // the shown dataset's, or null
 void model_picker(AppState& state);     // trained model or lab, a file of one's own (panel_model.cpp)

@@ -154,6 +154,11 @@ void recompute_model(AppState& state) {
         ++state.recomputes;
         ModelTraceOptions options;
         options.text = state.text;
+        if (m.model->config.is_image()) {  // an image model reads the image the Images view opened, not the text
+            options.image = m.image;
+            options.label = m.image_label;
+            options.top_k = std::min(options.top_k, m.model->config.vocab_size);
+        }
         // a link's ablation may name layers or heads a model from a file does not have: only those it has apply
         options.ablation = m.ablation;
         const ModelConfig& mc = m.model->config;
@@ -178,6 +183,7 @@ void recompute_model(AppState& state) {
         }
     }
     // Continue: one character a frame, from the trace just made (so each appears with its attention)
+    if (m.model && m.model->config.is_image()) m.generate_left = 0;  // an image model has no text to continue
     if (m.generate_left > 0 && !state.dirty) {
         const Expected<int> id = m.trace && m.error.empty() ? next_token(*m.model, *m.trace, m.temperature, m.seed, m.step)
                                                              : Expected<int>(fail(m.error.empty() ? "no trace" : m.error));
@@ -198,6 +204,11 @@ void recompute_model(AppState& state) {
     if (state.view == View::compare && !state.dirty && m.trace && !m.trace->ablation.empty() && !m.intact_trace) {
         ModelTraceOptions intact;
         intact.text = state.text;
+        if (m.model->config.is_image()) {
+            intact.image = m.image;
+            intact.label = m.image_label;
+            intact.top_k = std::min(intact.top_k, m.model->config.vocab_size);
+        }
         if (Expected<ModelTrace> t = model_trace(*m.model, intact, m.packed.get())) {
             m.intact_trace = std::make_shared<const ModelTrace>(std::move(t.value()));
             ++state.trace_version;  // the compare view's caches key on it

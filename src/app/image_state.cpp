@@ -126,6 +126,33 @@ void image_show_gallery(AppState& state, int index) {
     image_set_pixels(state, m->gallery[k].pixels, k, m->gallery[k].label);
 }
 
+void image_open_in_views(AppState& state) {
+    ImageState& im = state.images;
+    const ImageModel* m = image_model(state);
+    if (!m || !m->model || !im.trace) return;
+    ModelState& model = state.model;
+    model.model = m->model;
+    model.packed = pack_weights(*m->model);
+    model.name = "vit_" + im.dataset;
+    model.shipped = false;  // a link names it but cannot carry the image
+    model.load_error.clear();
+    model.image = im.pixels;
+    model.image_label = im.label;
+    model.ablation = Ablation{};
+    for (const auto& lh : im.heads_off) model.ablation.heads.push_back(lh);
+    model.ablation_changed = true;
+    model.layer = std::min(im.layer, m->model->config.n_layer - 1);
+    model.selected_position = -1;
+    model.trace.reset();
+    model.intact_trace.reset();
+    state.selected_head = std::max(im.head, 0);
+    set_source(state, Source::model);
+    state.dirty = true;
+    state.view = View::pipeline;
+    state.view_forced = true;
+    page_notify("The " + model.name + " model and this image are open in every view");
+}
+
 void image_failed(AppState& state, const std::string& dataset, const std::string& message) {
     ImageModel& m = state.images.models[dataset];
     m.loading = false;

@@ -93,6 +93,14 @@ void panel_input(AppState& state) {
     error_text(field_error(state, "tokens"));
     error_text(field_error(state, "embeddings"));
 
+    if (state.source == Source::model && state.model.model && state.model.model->config.is_image()) {
+        hint_text("The model open is an image model: it reads the image the Images view opened, not this text. Its tokens are "
+                  "the class token and the patches, named by row and column.");
+        if (ImGui::SmallButton("Back to the Images view")) {
+            state.view = View::images;
+            state.view_forced = true;
+        }
+    }
     if (state.source == Source::model) {  // the model reads one text; its download shows here until it is in
         model_loading_bar(state);
         if (field_error(state, "text").empty()) error_text(state.model.error);

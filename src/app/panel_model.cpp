@@ -74,7 +74,12 @@ void panel_model(AppState& state) {
     }
 
     const ModelConfig& c = m.model->config;
-    ImGui::TextWrapped("%d layers, %d heads of size %d, d_model %d, context %d characters, vocabulary %d, %s positions%s%s.",
+    if (c.is_image())
+        ImGui::TextWrapped("A Vision Transformer: %d×%d images in %d patches of %d×%d pixels plus a class token, %d layers, %d heads of "
+                           "size %d, d_model %d, %d classes, learned positions, no mask.",
+                           c.image_size, c.image_size, c.n_patches(), c.patch_size, c.patch_size, c.n_layer, c.n_head, c.n_embd / c.n_head,
+                           c.n_embd, c.vocab_size);
+    else ImGui::TextWrapped("%d layers, %d heads of size %d, d_model %d, context %d characters, vocabulary %d, %s positions%s%s.",
                        c.n_layer, c.n_head, c.n_embd / c.n_head, c.n_embd, c.block_size, c.vocab_size,
                        c.positions == Positions::rope ? "RoPE" : c.positions == Positions::alibi ? "ALiBi" : "learned",
                        c.tied ? ", unembedding tied to the embedding" : "", c.mlp ? "" : ", attention-only (no MLP)");

@@ -66,9 +66,14 @@ const RoleCache& roles(const ModelState& m) {
     if (cache.trace.lock() != m.trace) {
         cache.trace = m.trace;
         cache.text.clear();
+        // an image's tokens have no ids: each patch counts as its own token (no repeats, so no induction);
+        // "previous token" is then the patch before in raster order, "first token" the class token
+        std::vector<int> ids = m.trace->tokens.ids;
+        if (m.model->config.is_image())
+            for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
         for (const LayerTrace& layer : m.trace->layers) {
             cache.text.emplace_back();
-            for (const HeadTrace& head : layer.attention.heads) cache.text.back().push_back(head_roles(head.weights, m.trace->tokens.ids));
+            for (const HeadTrace& head : layer.attention.heads) cache.text.back().push_back(head_roles(head.weights, ids));
         }
     }
     return cache;

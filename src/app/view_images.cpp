@@ -337,6 +337,13 @@ void view_images(AppState& state) {
     if (im.trace) head_maps(state, model, std::clamp(std::floor(right / (c.n_head + 1)) - 8, 48.0f, 96.0f));
     ImGui::EndGroup();
 
+    if (im.trace) {
+        if (ImGui::Button("Open in every view")) image_open_in_views(state);
+        record_item(state, "images.open");
+        ImGui::SameLine();
+        hint_text("Pipeline, matrices, all heads, lines, one cell worked out, atlas, residual: this model on this image, "
+                  "its tokens the class token and the patches by row and column.");
+    }
     ImGui::Separator();
     ImGui::TextUnformatted("Gallery: test images the model never trained on");
     gallery_strip(state, *m, c.image_size <= 8 ? 40.0f : 48.0f);

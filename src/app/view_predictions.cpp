@@ -288,6 +288,29 @@ void view_predictions(AppState& state) {
     }
     const ModelTrace& t = *m.trace;
     const Predictions& p = t.predictions;
+    if (m.model->config.is_image()) {  // an image model: the class token's answer, and each patch token's own guess
+        ImGui::TextWrapped("This model classifies an image: the class token's answer after the last layer.");
+        for (std::size_t k = 0; k < p.class_probs.size(); ++k) {
+            char label[96];
+            std::snprintf(label, sizeof label, "%s%s %.1f %%", m.model->vocab.tokens[k].c_str(), static_cast<int>(k) == m.image_label ? " (true)" : "",
+                          100.0 * p.class_probs[k]);
+            ImGui::ProgressBar(p.class_probs[k], ImVec2(std::min(ImGui::GetContentRegionAvail().x, 360.0f), 0), label);
+        }
+        if (t.intact) {
+            const auto& whole = t.intact->class_probs;
+            const int was = static_cast<int>(std::max_element(whole.begin(), whole.end()) - whole.begin());
+            ImGui::TextWrapped("With the switches off. The whole model says %s (%.1f %%).", m.model->vocab.tokens[was].c_str(), 100.0 * whole[was]);
+        }
+        ImGui::Spacing();
+        ImGui::TextWrapped("Each patch token read out by the final LayerNorm and the head, as if it were the class token:");
+        for (int i = 1; i < t.T; ++i) {
+            char chip[96];
+            std::snprintf(chip, sizeof chip, "%s: %s", t.tokens.text[i].c_str(), m.model->vocab.tokens[p.top_ids[i][0]].c_str());
+            if (i > 1) same_line_if_fits(ImGui::CalcTextSize(chip).x + 2 * ImGui::GetStyle().FramePadding.x);
+            ImGui::SmallButton(chip);
+        }
+        return;
+    }
     const int pos = std::clamp(m.selected_position < 0 ? t.T - 1 : m.selected_position, 0, t.T - 1);
     char mean[32];
     std::snprintf(mean, sizeof mean, "%.4f", p.mean_loss);

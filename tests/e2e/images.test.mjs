@@ -223,3 +223,49 @@ test('the lesson "Attention over an image", in presentation mode: patches, the c
     await app.close();
   }
 });
+
+test('"Open in every view": the image model and its image in the pipeline, matrices, heads, lines, cell, atlas, residual, predictions', async () => {
+  const app = await openApp({ width: 1280, height: 720 });
+  const { page } = app;
+  try {
+    const before = await openImages(page);
+    const imageTrace = await page.evaluate(() => window.attnviz.imageTrace());
+    await click(page, (await state(page)).layout['images.open']);
+    await waitFrames(page, 4);
+    let s = await state(page);
+    assert.equal(s.ui.view, 'pipeline');
+    assert.equal(s.ui.source, 'model');
+    assert.equal(s.model.name, 'vit_digits');
+    assert.equal(s.error, '');
+    assert.deepEqual(s.model.tokens.slice(0, 3), ['CLS', 'r0c0', 'r0c1']);
+    assert.equal(s.model.tokens.length, 17);
+    // the per-head views show the engine's trace of the chosen layer: the Images view's numbers
+    const layerTrace = await page.evaluate(() => window.attnviz.trace());
+    assert.deepEqual(layerTrace.tokens, imageTrace.tokens);
+    const w = layerTrace.heads[0].weights, want = imageTrace.layers[s.ui.layer].heads[0].trace.weights;
+    assert.ok(w.every((row, i) => row.every((x, j) => Math.abs(x - want[i][j]) < 1e-6)), 'the same weights');
+    assert.ok(w[0][16] > 0, 'no mask: the class token sees the last patch');
+    await screenshot(page, 'images-open-pipeline-1280');
+    for (const view of ['matrices', 'heads', 'lines', 'compare', 'predictions', 'atlas', 'residual']) {
+      await click(page, (await state(page)).layout['tab_' + view]);
+      await waitFrames(page, 3);
+      s = await state(page);
+      assert.equal(s.ui.view, view);
+      assert.equal(s.error, '', `${view}: no error`);
+      if (view === 'atlas' || view === 'predictions') await screenshot(page, `images-open-${view}-1280`);
+    }
+    // switching a head off in the atlas traces the image again without it
+    await click(page, (await state(page)).layout.tab_atlas);
+    const probsBefore = (await state(page)).model.top[0].map((e) => e.p);
+    await click(page, (await state(page)).layout['atlas_on_0_2']);
+    await waitFrames(page, 3);
+    s = await state(page);
+    assert.deepEqual(s.ui.ablation.heads, [[0, 2]]);
+    assert.equal(s.error, '');
+    assert.notDeepEqual(s.model.top[0].map((e) => e.p), probsBefore, 'the class token\'s answer changes with head 2 of layer 0 off');
+    assert.deepEqual(app.consoleLines.filter((l) => l.startsWith('pageerror')), []);
+    assert.ok(before.loaded);
+  } finally {
+    await app.close();
+  }
+});
