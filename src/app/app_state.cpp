@@ -276,6 +276,16 @@ std::string model_loaded(AppState& state, std::string_view bytes, const std::str
         m.load_error = name + ": " + loaded.error();
         return m.load_error;
     }
+    if (loaded.value().config.is_image() && !shipped) {  // a Vision Transformer of one's own: the Images view shows it
+        ImageModel& im = state.images.models[name];
+        im = ImageModel{};
+        im.model = std::make_shared<const Model>(std::move(loaded.value()));
+        state.images.dataset.clear();  // image_switch starts afresh even if a file of this name was open before
+        image_switch(state, name);
+        state.view = View::images;
+        state.view_forced = true;
+        return "";
+    }
     m.load_error.clear();
     m.model = std::make_shared<const Model>(std::move(loaded.value()));
     try {

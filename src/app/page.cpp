@@ -337,9 +337,11 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_model_loaded(const unsigned char* data,
     std::string error = attnviz::app::model_loaded(
         *g_state, std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(std::max(size, 0))), name, shipped != 0,
         vocab);
+    const attnviz::app::ImageModel* image = attnviz::app::image_model(*g_state);
+    const bool to_images = g_state->images.dataset == name && image && image->model;  // an image model opens in the Images view
     if (error.empty() && !shipped) {
-        attnviz::app::set_source(*g_state, attnviz::app::Source::model);
-        attnviz::app::page_notify(std::string("Loaded ") + name);
+        if (!to_images) attnviz::app::set_source(*g_state, attnviz::app::Source::model);
+        attnviz::app::page_notify(std::string("Loaded ") + name + (to_images ? " in the Images view" : ""));
     }
     return attnviz::app::to_c(std::move(error));
 }

@@ -266,6 +266,10 @@ void view_images(AppState& state) {
     same_line_if_fits(ImGui::CalcTextSize("Fashion-MNIST (28×28 pixels, 7×7 patches)").x + ImGui::GetFrameHeight() + 8);
     if (ImGui::RadioButton("Fashion-MNIST (28×28 pixels, 7×7 patches)", im.dataset == "fashion")) image_switch(state, "fashion");
     record_item(state, "images.fashion");
+    if (im.dataset != "digits" && im.dataset != "fashion") {  // a model file of one's own
+        same_line_if_fits(ImGui::CalcTextSize(im.dataset.c_str()).x + ImGui::GetFrameHeight() + 8);
+        ImGui::RadioButton(im.dataset.c_str(), true);
+    }
     const ImageModel* m = image_model(state);
     if (!m || !m->error.empty()) {
         error_text(m ? m->error : "");

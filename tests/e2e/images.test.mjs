@@ -269,3 +269,41 @@ test('"Open in every view": the image model and its image in the pipeline, matri
     await app.close();
   }
 });
+
+test('a ViT file of one\'s own opens in the Images view; a damaged one is refused naming the tensor, the last good view kept', async () => {
+  const app = await openApp({ width: 1280, height: 720 });
+  const { page } = app;
+  try {
+    await openImages(page);
+    const before = await images(page);
+    // the digits model with patch_embed's shape edited in its header: refused, nothing changes
+    const refused = await page.evaluate(async () => {
+      const bytes = new Uint8Array(await (await fetch('models/vit_digits.safetensors')).arrayBuffer());
+      const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+      const header = new TextDecoder().decode(bytes.subarray(8, 8 + n)).replace('"transformer.patch_embed.weight":{"dtype":"F16","shape":[32,4]',
+                                                                                 '"transformer.patch_embed.weight":{"dtype":"F16","shape":[4,32]');
+      const edited = new Uint8Array(bytes);
+      edited.set(new TextEncoder().encode(header), 8);
+      await window.attnviz._loadModelFiles([new File([edited], 'vit_bad.safetensors')]);
+      return window.attnviz.getState();
+    });
+    assert.match(refused.model.load_error, /transformer\.patch_embed\.weight: expected shape \[32, 4\], got \[4, 32\]/);
+    assert.equal(refused.images.dataset, 'digits');
+    assert.deepEqual(refused.images.pixels, before.pixels);
+    // the same file intact, under another name: the Images view shows it, ready to draw on
+    const opened = await page.evaluate(async () => {
+      const bytes = await (await fetch('models/vit_digits.safetensors')).arrayBuffer();
+      await window.attnviz._loadModelFiles([new File([bytes], 'my_vit.safetensors')]);
+      return window.attnviz.getState();
+    });
+    assert.equal(opened.images.dataset, 'my_vit.safetensors');
+    assert.equal(opened.images.loaded, true);
+    assert.equal(opened.images.config.image_size, 8);
+    assert.match(opened.images.error, /empty/);
+    assert.equal(opened.ui.view, 'images');
+    await waitFrames(page, 3);
+    assert.equal((await state(page)).ui.view, 'images');
+  } finally {
+    await app.close();
+  }
+});
