@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/model.sh [--only ceiling,trace,tasks,throughput,train,profile] [--shapes issue,shipped] [--rounds N] [--model FILE]
+# bench/model.sh [--only ceiling,trace,images,tasks,throughput,train,profile] [--shapes issue,shipped] [--rounds N] [--model FILE]
 #
 # The GPT's benchmarks (issue 10), alone or as the last part of bench/run.sh (cmake/dev.sh bench):
 #   - the shipped model's full model trace of 64 and 511 characters (T = 65 and 512 with <|bos|>),

@@ -4,12 +4,13 @@
 // Index
 //   1. Shapes             the trained shapes: the shipped model's, issue 10's comparison shape, issue 12's two
 //   2. Models and texts   the shipped file (or init_model of its shape), texts of N characters
-//   3. Trace timing       model_trace alone; model_trace_to_json separately
+//   3. Trace timing       model_trace alone; model_trace_to_json separately; an image model's trace (issue 13)
 //   4. Training           a Trainer on a seeded token stream, one step() at a time
 //   4b. Tasks             issue 12: a model trained on a synthetic task until it is right (time, steps)
 //   5. Per-op profile     gpt_forward / gpt_backward / clip / AdamW re-run op by op with timers
 //   6. Ceilings           independent vector mul+add chains; the core's packed matmul at 512³
-//   7. Native driver      main(): trace | serve SHAPE THREADS | profile SHAPE THREADS STEPS | ceiling | trace-loop | task NAME
+//   7. Native driver      main(): trace | image FILE THREADS | serve SHAPE THREADS | profile SHAPE THREADS STEPS | ceiling |
+//                         trace-loop | task NAME
 //   8. Wasm exports       the same, for bench/model_run.mjs (one thread)
 //
 // FLOPs of one training token: the core's training_flops_per_token (attnviz/train.hpp), which the
@@ -204,6 +205,42 @@ TraceTiming time_trace(const LoadedModel& lm, int chars, bool json) {
         r.json_bytes = s.size();
     }
     return r;
+}
+
+// An image model's full trace of one image (issue 13): model_trace (every layer, every head,
+// the class probabilities) plus attention_rollout, as the Images view computes them for each
+// new image; `runs` times after a warm-up. The image: a seeded random one (the time does not
+// depend on the pixels). A JSON line {"kind": "image_trace", …}; an "error" member on failure.
+std::string image_trace_json(const std::string& path, const char* engine, int threads, int runs) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Expected<Model> loaded = load_model(bytes);
+    if (!loaded) return "{\"kind\":\"image_trace\",\"error\":\"" + path + ": not loaded\"}";
+    const Model& model = loaded.value();
+    if (!model.config.is_image()) return "{\"kind\":\"image_trace\",\"error\":\"" + path + ": not an image model\"}";
+    ModelTraceOptions o;
+    o.top_k = model.config.vocab_size;
+    std::uint64_t state = 12345;
+    for (int i = 0; i < model.config.image_size * model.config.image_size; ++i) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        o.image.push_back(static_cast<float>(state >> 40) / static_cast<float>(1 << 24));
+    }
+    std::vector<double> ms;
+    for (int r = 0; r <= runs; ++r) {
+        const auto t0 = Clock::now();
+        Expected<ModelTrace> t = model_trace(model, o);
+        if (!t) return "{\"kind\":\"image_trace\",\"error\":\"" + t.error() + "\"}";
+        const Matrix rollout = attention_rollout(t.value());
+        if (r > 0) ms.push_back(ms_since(t0));  // the first is the warm-up
+        if (rollout.size() == 0) return "{}";
+    }
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "{\"kind\":\"image_trace\",\"engine\":\"%s\",\"threads\":%d,\"model\":\"%s\",\"image_size\":%d,\"patch_size\":%d,"
+                  "\"T\":%d,\"n_layer\":%d,\"n_embd\":%d,\"trace_ms\":%.4f,\"runs\":%d}",
+                  engine, threads, path.c_str(), model.config.image_size, model.config.patch_size, model.config.block_size,
+                  model.config.n_layer, model.config.n_embd, median(ms), runs);
+    return buf;
 }
 
 //-----------------------------------------------------------------------------
@@ -804,6 +841,12 @@ int main(int argc, char** argv) {
 #endif
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "trace") return trace_main(argc > 2 ? argv[2] : "", argc > 3 ? std::atoi(argv[3]) : 1);
+    if (mode == "image" && argc >= 3) {
+        const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
+        gpt::set_threads(threads);
+        std::printf("%s\n", image_trace_json(argv[2], "attnviz native", threads, 200).c_str());
+        return 0;
+    }
     if (mode == "trace-loop" && argc >= 4) {
         LoadedModel lm = load_or_synthesize(argc > 4 ? argv[4] : "");
         if (!lm.error.empty()) {
@@ -869,6 +912,8 @@ BENCH_EXPORT double mb_trace_run(int chars, int json) {
     if (!g_trace.error.empty()) g_text = g_trace.error;
     return g_trace.trace_ms;
 }
+// An image model's trace (section 3); mb_text() has its JSON line.
+BENCH_EXPORT void mb_image_trace(const char* path) { g_text = image_trace_json(path, "attnviz wasm", 1, 200); }
 // A synthetic task's run (section 4b); mb_text() has its JSON line.
 BENCH_EXPORT void mb_task(const char* name) { g_text = task_run_json(name, "attnviz wasm"); }
 BENCH_EXPORT double mb_trace_json_ms() { return g_trace.json_ms; }

@@ -4,6 +4,7 @@
 // met or not, and the per-op profiles.
 //
 //   node bench/model_report.mjs build/bench-results/model.jsonl [--ops N]
+// (and issue 13's image traces)
 import fs from 'node:fs';
 
 const file = process.argv[2];
@@ -46,6 +47,18 @@ if (of('task').length) {
              `${r.steps} steps, ${fmt(total, 1)} s, induction score ${fmt(r.induction_score)}`);
     else target(`wasm ${r.task} >= ${pct(r.target)} in under 60 s`, r.reached && total < 60, `${r.steps} steps, ${fmt(total, 1)} s`);
   }
+  console.log('');
+}
+
+//-----------------------------------------------------------------------------
+// Image models (issue 13)
+//-----------------------------------------------------------------------------
+if (of('image_trace').length) {
+  console.log('One image\'s full trace by the shipped image models (model_trace: every layer and head, the class probabilities;');
+  console.log('plus attention_rollout), one thread, median of 200 after a warm-up');
+  table(['engine', 'model', 'image', 'patch', 'T', 'layers', 'd_model', 'trace ms'], [14, 44, 5, 5, 3, 6, 7, 8],
+        of('image_trace').map((r) => [r.engine, r.model.replace(/^.*\//, ''), r.image_size, r.patch_size, r.T, r.n_layer, r.n_embd,
+                                      fmt(r.trace_ms, 3)]), 2);
   console.log('');
 }
 

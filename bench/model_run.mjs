@@ -2,7 +2,7 @@
 // measurement on stdout (bench/model_report.mjs makes the tables):
 //
 //   node --no-experimental-fetch --no-liftoff bench/model_run.mjs --wasm DIR --native DIR
-//        [--model FILE] [--rounds N] [--only ceiling,trace,tasks,throughput,train,profile] [--shapes issue,shipped]
+//        [--model FILE] [--rounds N] [--only ceiling,trace,images,tasks,throughput,train,profile] [--shapes issue,shipped]
 //
 //   ceiling  the vector unit's mul+add ceiling and the core's packed matmul at 512³, wasm and native
 //   tasks    issue 12: a 2-layer attention-only model trained on induction and sort until right
@@ -42,7 +42,7 @@ const wasmDir = path.resolve(arg('--wasm', 'build/wasm-bench'));
 const nativeBin = path.join(path.resolve(arg('--native', 'build/native-bench')), 'attnviz-model-bench');
 const modelFile = path.resolve(arg('--model', path.join(here, '..', 'web/models/attnviz_char.safetensors')));
 const roundsOverride = arg('--rounds', null);
-const only = new Set(arg('--only', 'ceiling,trace,tasks,throughput,train,profile').split(','));
+const only = new Set(arg('--only', 'ceiling,trace,images,tasks,throughput,train,profile').split(','));
 const python = '/usr/bin/python3';
 
 // Keep in step with bench/model_bench.cpp's kTrainShapes and bench/train_torch.py's SHAPES.
@@ -183,6 +183,22 @@ if (only.has('trace')) {
             json_bytes: info[chars].json_bytes, runs: ms[chars].length });
   for (const threads of [1, 2])
     for (const o of await runJsonLines(nativeBin, ['trace', fs.existsSync(modelFile) ? modelFile : '', String(threads)])) print(o);
+}
+
+//-----------------------------------------------------------------------------
+// images (issue 13): one image's full trace (model_trace + rollout) by each shipped image model
+//-----------------------------------------------------------------------------
+if (only.has('images')) {
+  for (const name of ['vit_digits', 'vit_fashion']) {
+    const file = path.join(here, '..', 'web', 'models', name + '.safetensors');
+    if (!fs.existsSync(file)) { log(`images: ${file} missing (cmake/dev.sh train-vit)`); continue; }
+    log(`image trace: ${name}, wasm then native`);
+    core.ccall('mb_image_trace', null, ['string'], [file]);
+    const o = JSON.parse(text());
+    if (o.error) throw new Error(`image trace ${name}: ${o.error}`);
+    print(o);
+    for (const n of await runJsonLines(nativeBin, ['image', file, '1'])) print(n);
+  }
 }
 
 //-----------------------------------------------------------------------------
