@@ -45,6 +45,7 @@ async function openPanel(page, panel) {
 async function pickView(page, view) {
   await openPanel(page, 'view');
   await tap(page, (await state(page)).layout.view_picker);
+  await waitFrames(page, 3);  // the list of ten views settles where it fits (above or below the picker)
   await tap(page, (await state(page)).layout[`view=${view}`]);
   await waitFrames(page, 4);
   const s = await state(page);
