@@ -1,25 +1,19 @@
 // image_state — the Images view's data: each dataset's model and gallery as the page delivers
-// them, the image shown (picked, drawn or dropped, with undo), and the core's trace of it.
+// them, the image shown (picked, drawn or dropped, with undo), and the core's trace of it. No
+// page or ImGui calls (app_state.cpp uses it, and the native URL-state fuzz target compiles both);
+// what asks the page for files or notices is in view_images.cpp.
 #include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
 
 #include "app.hpp"
-#include "page.hpp"
 
 namespace attnviz::app {
 
 const ImageModel* image_model(const AppState& state) {
     const auto it = state.images.models.find(state.images.dataset);
     return it == state.images.models.end() ? nullptr : &it->second;
-}
-
-void image_request(AppState& state) {
-    ImageModel& m = state.images.models[state.images.dataset];
-    if (m.model || m.loading || !m.error.empty()) return;
-    m.loading = true;
-    page_fetch_image_model(state.images.dataset);
 }
 
 namespace {
@@ -124,33 +118,6 @@ void image_show_gallery(AppState& state, int index) {
     }
     const int k = std::clamp(index, 0, static_cast<int>(m->gallery.size()) - 1);
     image_set_pixels(state, m->gallery[k].pixels, k, m->gallery[k].label);
-}
-
-void image_open_in_views(AppState& state) {
-    ImageState& im = state.images;
-    const ImageModel* m = image_model(state);
-    if (!m || !m->model || !im.trace) return;
-    ModelState& model = state.model;
-    model.model = m->model;
-    model.packed = pack_weights(*m->model);
-    model.name = "vit_" + im.dataset;
-    model.shipped = false;  // a link names it but cannot carry the image
-    model.load_error.clear();
-    model.image = im.pixels;
-    model.image_label = im.label;
-    model.ablation = Ablation{};
-    for (const auto& lh : im.heads_off) model.ablation.heads.push_back(lh);
-    model.ablation_changed = true;
-    model.layer = std::min(im.layer, m->model->config.n_layer - 1);
-    model.selected_position = -1;
-    model.trace.reset();
-    model.intact_trace.reset();
-    state.selected_head = std::max(im.head, 0);
-    set_source(state, Source::model);
-    state.dirty = true;
-    state.view = View::pipeline;
-    state.view_forced = true;
-    page_notify("The " + model.name + " model and this image are open in every view");
 }
 
 void image_failed(AppState& state, const std::string& dataset, const std::string& message) {

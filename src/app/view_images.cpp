@@ -13,6 +13,7 @@
 #include "colormap.hpp"
 #include "heatmap.hpp"
 #include "imgui.h"
+#include "page.hpp"
 
 namespace attnviz::app {
 
@@ -20,9 +21,9 @@ namespace {
 
 ImU32 rgb(const Rgb& c, float alpha = 1.0f) { return ImGui::ColorConvertFloat4ToU32(ImVec4(c.r, c.g, c.b, alpha)); }
 
-// The weights the overlay shows for query `query`: (N) one per patch, the chosen head's, the mean
-// of the layer's heads (head -1), or the rollout's row.
-std::vector<float> patch_weights(const ImageState& im, int query, bool rollout) {
+// The weights the overlay shows for query `query`: (N) one per patch, head `head` of layer
+// `layer`'s, the mean of that layer's heads (head -1), or, with `rollout`, that row of the rollout.
+std::vector<float> patch_weights(const ImageState& im, int layer, int head, int query, bool rollout) {
     const ModelTrace& t = *im.trace;
     const int N = t.T - 1;
     std::vector<float> w(N, 0.0f);
@@ -30,10 +31,10 @@ std::vector<float> patch_weights(const ImageState& im, int query, bool rollout) 
         for (int n = 0; n < N; ++n) w[n] = im.rollout(query, 1 + n);
         return w;
     }
-    const auto& heads = t.layers[im.layer].attention.heads;
+    const auto& heads = t.layers[layer].attention.heads;
     for (int n = 0; n < N; ++n) {
-        if (im.head >= 0) {
-            w[n] = heads[im.head].weights(query, 1 + n);
+        if (head >= 0) {
+            w[n] = heads[head].weights(query, 1 + n);
         } else {
             double sum = 0;
             for (const auto& h : heads) sum += h.weights(query, 1 + n);
@@ -117,7 +118,7 @@ void image_canvas(AppState& state, const Model& model, float size) {
     const bool rollout = im.overlay == ImageOverlay::rollout;
     std::vector<float> weights;
     const bool overlay = im.trace && (im.overlay != ImageOverlay::none || im.hovered_patch >= 0);
-    if (overlay) weights = patch_weights(im, im.hovered_patch >= 0 ? 1 + im.hovered_patch : 0, rollout && im.hovered_patch < 0);
+    if (overlay) weights = patch_weights(im, im.layer, im.head, im.hovered_patch >= 0 ? 1 + im.hovered_patch : 0, rollout && im.hovered_patch < 0);
     draw_image(ImGui::GetWindowDrawList(), at, size, im.pixels, S, p, overlay ? &weights : nullptr, im.hovered_patch);
     // the test hook: the values laid over the image, as drawn
     std::string drawn;
@@ -184,9 +185,7 @@ void head_maps(AppState& state, const Model& model, float map) {
             im.head = h;
             im.overlay = ImageOverlay::class_token;
         }
-        ImageState shown = im;  // the same layer, this head
-        shown.head = h;
-        const std::vector<float> w = patch_weights(shown, 0, false);
+        const std::vector<float> w = patch_weights(im, im.layer, h, 0, false);  // the same layer, this head
         draw_image(dl, at, map, im.pixels, S, p, &w, -1);
         if (im.head == h && im.overlay == ImageOverlay::class_token) dl->AddRect(at, ImVec2(at.x + map, at.y + map), IM_COL32(255, 255, 255, 255), 0, 0, 2);
         if (h < 0) {
@@ -257,6 +256,40 @@ void gallery_strip(AppState& state, const ImageModel& m, float thumb) {
 }
 
 }  // namespace
+
+void image_request(AppState& state) {
+    ImageModel& m = state.images.models[state.images.dataset];
+    if (m.model || m.loading || !m.error.empty()) return;
+    m.loading = true;
+    page_fetch_image_model(state.images.dataset);
+}
+
+void image_open_in_views(AppState& state) {
+    ImageState& im = state.images;
+    const ImageModel* m = image_model(state);
+    if (!m || !m->model || !im.trace) return;
+    ModelState& model = state.model;
+    model.model = m->model;
+    model.packed = pack_weights(*m->model);
+    model.name = "vit_" + im.dataset;
+    model.shipped = false;  // a link names it but cannot carry the image
+    model.load_error.clear();
+    model.image = im.pixels;
+    model.image_label = im.label;
+    model.ablation = Ablation{};
+    for (const auto& lh : im.heads_off) model.ablation.heads.push_back(lh);
+    model.ablation_changed = true;
+    model.layer = std::min(im.layer, m->model->config.n_layer - 1);
+    model.selected_position = -1;
+    model.trace.reset();
+    model.intact_trace.reset();
+    state.selected_head = std::max(im.head, 0);
+    set_source(state, Source::model);
+    state.dirty = true;
+    state.view = View::pipeline;
+    state.view_forced = true;
+    page_notify("The " + model.name + " model and this image are open in every view");
+}
 
 void view_images(AppState& state) {
     ImageState& im = state.images;

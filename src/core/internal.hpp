@@ -45,6 +45,15 @@ inline std::string number_text(double v) {
     return std::string(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, v));
 }
 
+// "" when all n values are finite, else "<field>[i]: expected a finite pixel value, got <v>" for
+// the first that is not (an image's pixels: step_images, model_trace).
+inline std::string pixel_error(const char* field, const float* values, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (!std::isfinite(values[i]))
+            return std::string(field) + "[" + std::to_string(i) + "]: expected a finite pixel value, got " + number_text(values[i]);
+    return "";
+}
+
 // Text from the input quoted in an error message (a key, a string value, nlohmann's "last read"
 // token): control characters escaped as in JSON (\n, \u0001), each ill-formed UTF-8 byte written
 // as \xff, cut after `max_chars` characters as displayed (an escape counts as its length) with

@@ -283,9 +283,7 @@ Expected<Encoded> image_tokens(const ModelConfig& mc, const ModelTraceOptions& o
     if (options.image.size() != pixels)
         return fail("image: expected " + std::to_string(mc.image_size) + "×" + std::to_string(mc.image_size) + " = " + std::to_string(pixels) +
                     " pixels (the model's image_size), got " + std::to_string(options.image.size()));
-    for (std::size_t i = 0; i < pixels; ++i)
-        if (!std::isfinite(options.image[i]))
-            return fail("image[" + std::to_string(i) + "]: expected a finite pixel value, got " + detail::number_text(options.image[i]));
+    if (const std::string e = detail::pixel_error("image", options.image.data(), pixels); !e.empty()) return fail(e);
     if (options.label < -1 || options.label >= mc.vocab_size)
         return fail("label: expected -1 (unknown) or a class id from 0 to " + std::to_string(mc.vocab_size - 1) + ", got " +
                     std::to_string(options.label));

@@ -227,9 +227,7 @@ Expected<StepStats> Trainer::step_images(const std::vector<float>& images, const
         if (labels[i] < 0 || labels[i] >= c.vocab_size)
             return fail("labels[" + std::to_string(i) + "]: expected a class id from 0 to " + std::to_string(c.vocab_size - 1) +
                         ", got " + std::to_string(labels[i]));
-    for (std::size_t i = 0; i < images.size(); ++i)
-        if (!std::isfinite(images[i]))
-            return fail("images[" + std::to_string(i) + "]: expected a finite pixel value, got " + detail::number_text(images[i]));
+    if (const std::string e = detail::pixel_error("images", images.data(), images.size()); !e.empty()) return fail(e);
     const int T = c.block_size;
     try {
         reshape(s.run, c, B, T);
