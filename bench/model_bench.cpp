@@ -410,27 +410,24 @@ struct ProfiledPass {
         }
         const auto packed = buffer(kernels::packed_size(C, OC));
         prof.time("linear fwd " + name + " [pack Wᵀ]", 0, [&] { kernels::pack_transposed(packed.get(), weight, C, C, OC); });
-        prof.time("linear fwd " + name + " [matmul]", flops,
-                  [&] { kernels::matmul_packed(out, OC, inp, packed.get(), N, C, OC, false); });
-        if (bias)
-            prof.time("linear fwd " + name + " [bias]", 0, [&] {
-                for (int i = 0; i < N; ++i)
-                    for (int j = 0; j < OC; ++j) out[static_cast<std::size_t>(i) * OC + j] += bias[j];
-            });
+        prof.time("linear fwd " + name + " [matmul + bias]", flops,
+                  [&] { kernels::matmul_packed(out, OC, inp, packed.get(), N, C, OC, false, bias); });
     }
 
+    // always with set_dinp, as gpt_backward calls it
     void matmul_backward(const std::string& name, float* dinp, float* dweight, float* dbias, const float* dout,
                          const float* inp, const float* weight, int N, int C, int OC) {
         const double flops = 4.0 * N * C * OC;
         if (!split) {
-            prof.time("linear bwd " + name, flops, [&] { gpt::matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, C, OC); });
+            prof.time("linear bwd " + name, flops,
+                      [&] { gpt::matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, C, OC, true); });
             return;
         }
         {
             const auto packed = buffer(kernels::packed_size(OC, C));
             prof.time("linear bwd " + name + " [pack W]", 0, [&] { kernels::pack(packed.get(), weight, C, OC, C); });
             prof.time("linear bwd " + name + " [matmul dx]", flops / 2,
-                      [&] { kernels::matmul_packed(dinp, C, dout, packed.get(), N, OC, C, true); });
+                      [&] { kernels::matmul_packed(dinp, C, dout, packed.get(), N, OC, C, false); });
         }
         {
             const auto packed = buffer(kernels::packed_size(N, C));
@@ -451,6 +448,7 @@ struct ProfiledPass {
         const int B = s.B, T = s.T, C = c.n_embd, L = c.n_layer, H = c.n_head, V = c.vocab_size, BT = B * T;
         const ParameterTensors p = model.tensors();
         const gpt::ActivationTensors a = s.activations();
+        float* const d_fch = s.activation_grads().fch;  // GELU's derivative, for the backward
         const std::size_t btc = static_cast<std::size_t>(BT) * C;
         const double att_flops = 4.0 * B * T * T * C;
 
@@ -483,7 +481,7 @@ struct ProfiledPass {
                 gpt::layernorm_forward(ln2, a.ln2_mean + l * BT, a.ln2_rstd + l * BT, residual2, p.ln2w + l * C, p.ln2b + l * C, BT, C);
             });
             matmul_forward("c_fc", fch, ln2, p.fcw + static_cast<std::size_t>(l) * 4 * C * C, p.fcb + l * 4 * C, BT, C, 4 * C);
-            prof.time("gelu fwd", 0, [&] { gpt::gelu_forward(fch_gelu, fch, btc * 4); });
+            prof.time("gelu fwd", 0, [&] { gpt::gelu_forward(fch_gelu, d_fch + l * btc * 4, fch, btc * 4); });
             matmul_forward("mlp.c_proj", fcproj, fch_gelu, p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C, p.fcprojb + l * C, BT,
                            4 * C, C);
             prof.time("residual fwd", 0, [&] { gpt::residual_forward(residual3, residual2, fcproj, btc); });
@@ -537,7 +535,7 @@ struct ProfiledPass {
                 matmul_backward("mlp.c_proj", d.fch_gelu + l * btc * 4, g.fcprojw + lC * 4 * C, c.bias ? g.fcprojb + lC : nullptr,
                                 d.fcproj + l * btc, a.fch_gelu + l * btc * 4, p.fcprojw + lC * 4 * C, BT, 4 * C, C);
                 prof.time("gelu bwd", 0,
-                          [&] { gpt::gelu_backward(d.fch + l * btc * 4, a.fch + l * btc * 4, d.fch_gelu + l * btc * 4, btc * 4); });
+                          [&] { gpt::gelu_backward(d.fch + l * btc * 4, d.fch + l * btc * 4, d.fch_gelu + l * btc * 4, btc * 4); });
                 matmul_backward("c_fc", d.ln2 + l * btc, g.fcw + lC * 4 * C, c.bias ? g.fcb + lC * 4 : nullptr, d.fch + l * btc * 4,
                                 a.ln2 + l * btc, p.fcw + lC * 4 * C, BT, C, 4 * C);
                 prof.time("layernorm bwd", 0, [&] {

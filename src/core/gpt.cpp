@@ -155,13 +155,14 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 
 namespace {
 
-// C (M, N) = A (M, K) · B, or C += A·B with `accumulate`; B packed (kernels::pack*), rows of C
-// split across threads.
-void matmul_rows(float* Cm, const float* A, const float* packed, int M, int K, int N, bool accumulate = false) {
+// C (M, N) = A (M, K) · B (+ bias), or C += A·B with `accumulate`; B packed (kernels::pack*),
+// rows of C split across threads.
+void matmul_rows(float* Cm, const float* A, const float* packed, int M, int K, int N, bool accumulate = false,
+                 const float* bias = nullptr) {
     parallel_for(M, 2.0 * M * K * N, [&](int i0, int i1) {
         if (i1 > i0)
             kernels::matmul_packed(Cm + static_cast<std::size_t>(i0) * N, N, A + static_cast<std::size_t>(i0) * K, packed,
-                                   i1 - i0, K, N, accumulate);
+                                   i1 - i0, K, N, accumulate, bias);
     });
 }
 
@@ -180,18 +181,16 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 }
 
 void matmul_forward_packed(float* out, const float* inp, const float* packed, const float* bias, int N, int C, int OC) {
-    matmul_rows(out, inp, packed, N, C, OC);
-    if (bias)
-        for (int i = 0; i < N; ++i) add_into(out + static_cast<std::size_t>(i) * OC, bias, OC);
+    matmul_rows(out, inp, packed, N, C, OC, false, bias);
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
-                     int N, int C, int OC) {
-    // dinp += dout·weight   (N, OC)·(OC, C)
+                     int N, int C, int OC, bool set_dinp) {
+    // dinp += dout·weight   (N, OC)·(OC, C), or dinp = dout·weight
     if (dinp) {
         const auto packed = buffer(kernels::packed_size(OC, C));
         kernels::pack(packed.get(), weight, C, OC, C);
-        matmul_rows(dinp, dout, packed.get(), N, OC, C, true);
+        matmul_rows(dinp, dout, packed.get(), N, OC, C, !set_dinp);
     }
     // dweight += doutᵀ·inp   (OC, N)·(N, C), doutᵀ read from dout in place (no transposed copy)
     {
@@ -241,7 +240,7 @@ void patch_encoder_backward(float* dpatchw, float* dpatchb, float* dcls, float* 
         const float* d = dout + static_cast<std::size_t>(b) * T * C;
         for (int c = 0; c < C; ++c) dcls[c] += d[c];
         for (std::size_t i = 0; i < static_cast<std::size_t>(T) * C; ++i) dwpe[i] += d[i];
-        matmul_backward(nullptr, dpatchw, dpatchb, d + C, patches + static_cast<std::size_t>(b) * N * P, nullptr, N, P, C);
+        matmul_backward(nullptr, dpatchw, dpatchb, d + C, patches + static_cast<std::size_t>(b) * N * P, nullptr, N, P, C, false);
     }
 }
 
@@ -282,6 +281,25 @@ void rope_forward(float* qkv, int B, int T, int C, int H) { rope_rotate(qkv, B, 
 
 void rope_backward(float* dqkv, int B, int T, int C, int H) { rope_rotate(dqkv, B, T, C, H, -1.0f); }
 
+namespace {
+
+// Causal attention's products by blocks of query rows: block [i0, i1) needs keys < i1 only, so the
+// scores' columns stop at i1 (rounded up to what the packed kᵀ allows) and sums over keys at i1,
+// and sums over queries (a key's gradient) start at i0. What is left out is the mask's exact zeros:
+// the same bits as the whole products (kernels::matmul_packed_range). Without the mask, one block.
+constexpr int kCausalRows = 16;
+
+template <class F>
+void row_blocks(int T, bool causal, F&& f) {
+    if (!causal) {
+        f(0, T);
+        return;
+    }
+    for (int i0 = 0; i0 < T; i0 += kCausalRows) f(i0, std::min(T, i0 + kCausalRows));
+}
+
+}  // namespace
+
 void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi, bool causal) {
     const int hs = C / H, C3 = 3 * C;
     const float q_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(hs)));  // log2(e)/√hs
@@ -299,7 +317,10 @@ void attention_forward(float* out, float* att, const float* inp, int B, int T, i
             kernels::pack(v.data(), base + 2 * C, C3, T, hs);
             float* a = att + static_cast<std::size_t>(p) * T * T;  // (T, T)
             // scores in base 2: q·kᵀ·log2(e)/√hs, so the softmax is 2^(s - max)
-            kernels::matmul_packed(a, T, q.data(), kt.data(), T, hs, T);
+            row_blocks(T, causal, [&](int i0, int i1) {
+                kernels::matmul_packed(a + static_cast<std::size_t>(i0) * T, T, q.data() + static_cast<std::size_t>(i0) * hs, kt.data(),
+                                       i1 - i0, hs, causal ? kernels::packed_prefix(i1, T) : T);
+            });
             // ALiBi in base 2 too: − slope·log2(e)·(t − t2)
             const float slope2 = alibi ? static_cast<float>(alibi_slope(h, H) * 1.4426950408889634) : 0.0f;
             for (int t = 0; t < T; ++t) {
@@ -313,7 +334,10 @@ void attention_forward(float* out, float* att, const float* inp, int B, int T, i
                 std::fill(row + keys, row + T, 0.0f);
             }
             float* o = out + static_cast<std::size_t>(b) * T * C + h * hs;  // (T, hs), rows C apart
-            kernels::matmul_packed(o, C, a, v.data(), T, T, hs);
+            row_blocks(T, causal, [&](int i0, int i1) {
+                kernels::matmul_packed_range(o + static_cast<std::size_t>(i0) * C, C, a + static_cast<std::size_t>(i0) * T, v.data(),
+                                             i1 - i0, T, hs, 0, causal ? i1 : T);
+            });
         }
     });
 }
@@ -336,11 +360,18 @@ void attention_backward(float* dinp, const float* dout, const float* inp, const 
             for (int t = 0; t < T; ++t) std::copy_n(d + static_cast<std::size_t>(t) * C, hs, dy.data() + static_cast<std::size_t>(t) * hs);
             // datt = dy·vᵀ   (T, hs)·(hs, T)
             kernels::pack_transposed(packed.data(), q + 2 * C, C3, hs, T);
-            kernels::matmul_packed(datt.data(), T, dy.data(), packed.data(), T, hs, T);
-            // dv += attᵀ·dy   (T, T)·(T, hs)
+            row_blocks(T, causal, [&](int i0, int i1) {
+                kernels::matmul_packed(datt.data() + static_cast<std::size_t>(i0) * T, T, dy.data() + static_cast<std::size_t>(i0) * hs,
+                                       packed.data(), i1 - i0, hs, causal ? kernels::packed_prefix(i1, T) : T);
+            });
+            // dv = attᵀ·dy   (T, T)·(T, hs)
             kernels::transpose(att_t.data(), a, T, T, T);
             kernels::pack(packed.data(), dy.data(), hs, T, hs);
-            kernels::matmul_packed(dq + 2 * C, C3, att_t.data(), packed.data(), T, T, hs, true);
+            // (attᵀ's row of key i0 is 0 before query i0)
+            row_blocks(T, causal, [&](int i0, int i1) {
+                kernels::matmul_packed_range(dq + 2 * C + static_cast<std::size_t>(i0) * C3, C3, att_t.data() + static_cast<std::size_t>(i0) * T,
+                                             packed.data(), i1 - i0, T, hs, causal ? i0 : 0, T);
+            });
             // softmax backward, times the 1/√hs of the scores: dpreatt = att·(datt - Σ att·datt)/√hs
             for (int t = 0; t < T; ++t) {
                 const float* ar = a + static_cast<std::size_t>(t) * T;
@@ -351,24 +382,32 @@ void attention_backward(float* dinp, const float* dout, const float* inp, const 
                 for (int t2 = 0; t2 < keys; ++t2) dr[t2] = ar[t2] * (dr[t2] - dot) * scale;
                 std::fill(dr + keys, dr + T, 0.0f);
             }
-            // dq += dpreatt·k   (T, T)·(T, hs)
+            // dq = dpreatt·k   (T, T)·(T, hs)
             kernels::pack(packed.data(), q + C, C3, T, hs);
-            kernels::matmul_packed(dq, C3, datt.data(), packed.data(), T, T, hs, true);
-            // dk += dpreattᵀ·q   (T, T)·(T, hs)
+            row_blocks(T, causal, [&](int i0, int i1) {
+                kernels::matmul_packed_range(dq + static_cast<std::size_t>(i0) * C3, C3, datt.data() + static_cast<std::size_t>(i0) * T,
+                                             packed.data(), i1 - i0, T, hs, 0, causal ? i1 : T);
+            });
+            // dk = dpreattᵀ·q   (T, T)·(T, hs)
             kernels::transpose(att_t.data(), datt.data(), T, T, T);
             kernels::pack(packed.data(), q, C3, T, hs);
-            kernels::matmul_packed(dq + C, C3, att_t.data(), packed.data(), T, T, hs, true);
+            row_blocks(T, causal, [&](int i0, int i1) {
+                kernels::matmul_packed_range(dq + C + static_cast<std::size_t>(i0) * C3, C3, att_t.data() + static_cast<std::size_t>(i0) * T,
+                                             packed.data(), i1 - i0, T, hs, causal ? i0 : 0, T);
+            });
         }
     });
 }
 
-void gelu_forward(float* out, const float* inp, std::size_t N) {
-    parallel_for(static_cast<int>(N), 30.0 * N, [&](int begin, int end) { kernels::gelu(out + begin, inp + begin, end - begin); });
+void gelu_forward(float* out, float* derivative, const float* inp, std::size_t N) {
+    parallel_for(static_cast<int>(N), 30.0 * N, [&](int begin, int end) {
+        kernels::gelu(out + begin, derivative ? derivative + begin : nullptr, inp + begin, end - begin);
+    });
 }
 
-void gelu_backward(float* dinp, const float* inp, const float* dout, std::size_t N) {
-    parallel_for(static_cast<int>(N), 40.0 * N, [&](int begin, int end) {
-        kernels::gelu_backward(dinp + begin, inp + begin, dout + begin, end - begin);
+void gelu_backward(float* dinp, const float* derivative, const float* dout, std::size_t N) {
+    parallel_for(static_cast<int>(N), 2.0 * N, [&](int begin, int end) {
+        kernels::gelu_backward(dinp + begin, derivative + begin, dout + begin, end - begin);
     });
 }
 
@@ -488,6 +527,7 @@ void gpt_forward(RunState& s, const Model& model) {
     const int B = s.B, T = s.T, C = c.n_embd, L = c.n_layer, H = c.n_head, V = c.vocab_size, BT = B * T;
     const ParameterTensors p = model.tensors();
     const ActivationTensors a = s.activations();
+    float* const d_fch = s.grads_acts.empty() ? nullptr : s.activation_grads().fch;
     const std::size_t btc = static_cast<std::size_t>(BT) * C;
 
     if (c.is_image())
@@ -521,7 +561,9 @@ void gpt_forward(RunState& s, const Model& model) {
         float* fcproj = a.fcproj + l * btc;
         layernorm_forward(ln2, a.ln2_mean + l * BT, a.ln2_rstd + l * BT, residual2, p.ln2w + l * C, p.ln2b + l * C, BT, C);
         matmul_forward(fch, ln2, p.fcw + static_cast<std::size_t>(l) * 4 * C * C, p.fcb + l * 4 * C, BT, C, 4 * C);
-        gelu_forward(fch_gelu, fch, btc * 4);
+        // with a backward to come, GELU's derivative waits in fch's gradient buffer (gelu_backward
+        // turns it into the gradient in place)
+        gelu_forward(fch_gelu, s.grads_acts.empty() ? nullptr : d_fch + l * btc * 4, fch, btc * 4);
         matmul_forward(fcproj, fch_gelu, p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C, p.fcprojb + l * C, BT, 4 * C, C);
         residual_forward(residual3, residual2, fcproj, btc);
     }
@@ -543,9 +585,11 @@ void zero_gradients(RunState& s) {
     std::fill(s.grads.begin(), s.grads.end(), 0.0f);
     // No backward writes or reads the gradients of att (attention_backward works from att itself),
     // probs, losses or the LayerNorms' mean and rstd: they stay as they are (att's alone is
-    // L·B·H·T·T floats, most of the buffer at long contexts).
-    constexpr bool kAddedInto[22] = {true,  true,  false, false, true, true, false, true, true,  true, false,
-                                     false, true,  true,  true,  true, true, false, false, true, false, false};
+    // L·B·H·T·T floats, most of the buffer at long contexts). Those of ln1, qkv, atty, ln2,
+    // fch_gelu and lnf are set, not added into, by the one backward that writes each (a Linear's
+    // dinp, attention's), and fch's holds GELU's derivative from the forward: no zeroing either.
+    constexpr bool kAddedInto[22] = {true,  false, false, false, false, false, false, true,  true,  false, false,
+                                     false, false, false, true,  true,  false, false, false, true,  false, false};
     const ActivationSizes sizes = activation_sizes(s.config, s.B, s.T);
     float* at = s.grads_acts.data();
     for (int k = 0; k < 22; ++k) {
@@ -567,7 +611,7 @@ void gpt_backward(RunState& s, const Model& model) {
     zero_gradients(s);
 
     softmax_crossentropy_backward(d.logits, a.probs, s.targets.data(), BT, V);
-    matmul_backward(d.lnf, g.lm_head, nullptr, d.logits, a.lnf, p.lm_head, BT, C, V);
+    matmul_backward(d.lnf, g.lm_head, nullptr, d.logits, a.lnf, p.lm_head, BT, C, V, true);
     float* dlast = d.residual3 + (L - 1) * btc;
     layernorm_backward(dlast, g.lnfw, g.lnfb, d.lnf, a.residual3 + (L - 1) * btc, p.lnfw, a.lnf_mean, a.lnf_rstd, BT, C);
     for (int l = L - 1; l >= 0; --l) {
@@ -582,22 +626,23 @@ void gpt_backward(RunState& s, const Model& model) {
         } else {
             residual_backward(dresidual2, d.fcproj + l * btc, dresidual3, btc);
             matmul_backward(d.fch_gelu + l * btc * 4, g.fcprojw + lC * 4 * C, c.bias ? g.fcprojb + lC : nullptr, d.fcproj + l * btc,
-                            a.fch_gelu + l * btc * 4, p.fcprojw + lC * 4 * C, BT, 4 * C, C);
-            gelu_backward(d.fch + l * btc * 4, a.fch + l * btc * 4, d.fch_gelu + l * btc * 4, btc * 4);
+                            a.fch_gelu + l * btc * 4, p.fcprojw + lC * 4 * C, BT, 4 * C, C, true);
+            // d.fch holds GELU's derivative (gpt_forward): times the gradient, in place
+            gelu_backward(d.fch + l * btc * 4, d.fch + l * btc * 4, d.fch_gelu + l * btc * 4, btc * 4);
             matmul_backward(d.ln2 + l * btc, g.fcw + lC * 4 * C, c.bias ? g.fcb + lC * 4 : nullptr, d.fch + l * btc * 4,
-                            a.ln2 + l * btc, p.fcw + lC * 4 * C, BT, C, 4 * C);
+                            a.ln2 + l * btc, p.fcw + lC * 4 * C, BT, C, 4 * C, true);
             layernorm_backward(dresidual2, g.ln2w + lC, g.ln2b + lC, d.ln2 + l * btc, a.residual2 + l * btc, p.ln2w + lC,
                                a.ln2_mean + l * BT, a.ln2_rstd + l * BT, BT, C);
         }
         // x = x + attn(ln_1(x)), backwards
         residual_backward(dresidual, d.attproj + l * btc, dresidual2, btc);
         matmul_backward(d.atty + l * btc, g.attprojw + lC * C, c.bias ? g.attprojb + lC : nullptr, d.attproj + l * btc,
-                        a.atty + l * btc, p.attprojw + lC * C, BT, C, C);
+                        a.atty + l * btc, p.attprojw + lC * C, BT, C, C, true);
         attention_backward(d.qkv + l * btc * 3, d.atty + l * btc, a.qkv + l * btc * 3,
                            a.att + static_cast<std::size_t>(l) * B * H * T * T, B, T, C, H, c.causal());
         if (c.positions == Positions::rope) rope_backward(d.qkv + l * btc * 3, B, T, C, H);
         matmul_backward(d.ln1 + l * btc, g.qkvw + lC * 3 * C, c.bias ? g.qkvb + lC * 3 : nullptr, d.qkv + l * btc * 3,
-                        a.ln1 + l * btc, p.qkvw + lC * 3 * C, BT, C, 3 * C);
+                        a.ln1 + l * btc, p.qkvw + lC * 3 * C, BT, C, 3 * C, true);
         layernorm_backward(dresidual, g.ln1w + lC, g.ln1b + lC, d.ln1 + l * btc, residual, p.ln1w + lC,
                            a.ln1_mean + l * BT, a.ln1_rstd + l * BT, BT, C);
     }

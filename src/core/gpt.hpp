@@ -9,7 +9,8 @@
 // Every function writes its outputs first and takes shapes as arguments: B batch, T time,
 // C channels, OC output channels, H heads, hs = C / H, V vocabulary. A backward ADDS into its
 // gradient outputs (llm.c's convention: gradients start at zero each step, and a tensor used
-// twice — the tied wte, the residual stream — collects both contributions).
+// twice — the tied wte, the residual stream — collects both contributions), except where it says
+// it sets them: an activation gradient that one backward alone writes needs no zeroing first.
 //
 // Results do not depend on the thread count: work is split over rows or columns of an output,
 // never over the terms of one sum, so one build gives the same bits with 1 or 2 threads.
@@ -59,9 +60,11 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 // The same with weightᵀ already packed for the kernel (kernels::pack_transposed(packed, weight, C,
 // C, OC)), the same numbers: a model traced again and again packs its weights once.
 void matmul_forward_packed(float* out, const float* inp, const float* packed, const float* bias, int N, int C, int OC);
-// dinp (N,C) or null (no gradient wanted: weight is then not read), dweight (OC,C), dbias (OC) or null, dout (N,OC)
+// dinp (N,C) or null (no gradient wanted: weight is then not read), dweight (OC,C), dbias (OC) or null, dout (N,OC).
+// set_dinp: dinp = dout·weight instead of +=, for a dinp nothing else writes (the same bits as
+// adding into zeros, without zeroing it).
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
-                     int N, int C, int OC);
+                     int N, int C, int OC, bool set_dinp = false);
 
 // RoPE: rotates each head's query and key at position t, pair (2i, 2i+1) of the head's hs channels
 // by the angle t·10000^(−2i/hs), in place: (a, b) -> (a·cos − b·sin, a·sin + b·cos). Values are
@@ -81,13 +84,16 @@ void rope_backward(float* dqkv, int B, int T, int C, int H);
 // attention_backward is the same with or without it (it reads the softmax's output, att).
 void attention_forward(float* out, float* att, const float* inp, int B, int T, int C, int H, bool alibi = false,
                        bool causal = true);
-// dinp (B,T,3C), dout (B,T,C), inp (B,T,3C), att (B,H,T,T)
+// dinp (B,T,3C) is SET (every element of q, k and v written once), dout (B,T,C), inp (B,T,3C), att (B,H,T,T)
 void attention_backward(float* dinp, const float* dout, const float* inp, const float* att, int B, int T, int C, int H,
                         bool causal = true);
 
 // GELU, the erf form: out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), as torch.nn.GELU() (erf to 1.5e-7, kernels::gelu).   (N)
-void gelu_forward(float* out, const float* inp, std::size_t N);
-void gelu_backward(float* dinp, const float* inp, const float* dout, std::size_t N);
+// derivative (N) or null: also GELU's derivative Φ(x) + x·φ(x) at inp, which gelu_backward reads
+// instead of computing erf and exp again.
+void gelu_forward(float* out, float* derivative, const float* inp, std::size_t N);
+// dinp = derivative·dout, SET (dinp may be `derivative`: in place).
+void gelu_backward(float* dinp, const float* derivative, const float* dout, std::size_t N);
 
 // out = inp1 + inp2.   (N)
 void residual_forward(float* out, const float* inp1, const float* inp2, std::size_t N);

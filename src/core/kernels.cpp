@@ -93,8 +93,8 @@ constexpr int MR = 2, NV = 4;
 #endif
 
 // C[i0 .. i0+R, j0 .. j0+V·W) (+)= A[:, k0 .. k1)·B[k0 .. k1, :] for one tile: the first slice
-// of k (k0 == 0) starts from the bias, later ones from C's partial sums, so every element is
-// still summed in plain k order. `panel` holds B's rows k0 .. k1 of columns [j0, j0+V·W)
+// of k starts from the bias (or 0), later ones (`from_c`) from C's partial sums, so every element
+// is still summed in plain k order. `panel` holds B's rows k0 .. k1 of columns [j0, j0+V·W)
 // packed, row k at panel + (k - k0)·V·W.
 //
 // The inner loop walks A's rows and the panel by pointer increments: indexed addressing
@@ -105,12 +105,13 @@ constexpr int MR = 2, NV = 4;
 // With `lda` > 0, A is given transposed: A(i, k) = At[k·lda + i] (At (K, M), its rows lda floats
 // apart), read by the same pointer walk with a step of lda: C = Atᵀ·B with no transposed copy (a
 // weight's gradient doutᵀ·inp), each element the same sum in the same order as with A itself.
+// `post` (the columns' bias) or null: added to the finished sums as they are stored (the last
+// slice of k), a rounding of its own after the sum's: the bits of a second pass adding it.
 template <int R, int V>
 inline void matmul_tile(float* C, const float* A, const float* panel, const float* bias, int K, int N, int i0,
-                        int j0, int k0, int k1, bool accumulate = false, int lda = 0) {
+                        int j0, int k0, int k1, bool from_c, int lda = 0, const float* post = nullptr) {
     vf acc[R][V];
     float* c = C + static_cast<long>(i0) * N + j0;
-    const bool from_c = k0 != 0 || accumulate;  // later slices of k, or C += A·B
     for (int v = 0; v < V; ++v) {
         const vf b0 = bias ? load(bias + j0 + v * W) : vf{};
         for (int r = 0; r < R; ++r) acc[r][v] = from_c ? load(c + static_cast<long>(r) * N + v * W) : b0;
@@ -141,6 +142,11 @@ inline void matmul_tile(float* C, const float* A, const float* panel, const floa
             }
         }
     }
+    if (post)
+        for (int v = 0; v < V; ++v) {
+            const vf pv = load(post + j0 + v * W);
+            for (int r = 0; r < R; ++r) acc[r][v] += pv;
+        }
     for (int r = 0; r < R; ++r)
         for (int v = 0; v < V; ++v) store(c + static_cast<long>(r) * N + v * W, acc[r][v]);
 }
@@ -161,13 +167,14 @@ inline void pack_panel(float* panel, const float* B, int K, int N, int j0) {
 }
 
 // Rows [i0, i1) of one panel's columns, for k in [k0, k1).
+// from_c: start from C's values (a later slice of k, or C += A·B).
 template <int V>
 inline void matmul_block(float* C, const float* A, const float* panel, const float* bias, int i0, int i1, int K, int N,
-                         int j0, int k0, int k1, bool accumulate = false, int lda = 0) {
+                         int j0, int k0, int k1, bool from_c, int lda = 0, const float* post = nullptr) {
     const float* slice = panel + static_cast<long>(k0) * V * W;
     int i = i0;
-    for (; i + MR <= i1; i += MR) matmul_tile<MR, V>(C, A, slice, bias, K, N, i, j0, k0, k1, accumulate, lda);
-    for (; i < i1; ++i) matmul_tile<1, V>(C, A, slice, bias, K, N, i, j0, k0, k1, accumulate, lda);
+    for (; i + MR <= i1; i += MR) matmul_tile<MR, V>(C, A, slice, bias, K, N, i, j0, k0, k1, from_c, lda, post);
+    for (; i < i1; ++i) matmul_tile<1, V>(C, A, slice, bias, K, N, i, j0, k0, k1, from_c, lda, post);
 }
 
 void matmul_simd(float* C, const float* A, const float* B, const float* bias, int M, int K, int N) {
@@ -184,9 +191,9 @@ void matmul_simd(float* C, const float* A, const float* B, const float* bias, in
         for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {  // K == 0 still writes the bias
             const int k1 = std::min(K, k0 + KC);
             for (int j = 0; j < wide; j += NV * W)
-                matmul_block<NV>(C, A, panels + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1);
+                matmul_block<NV>(C, A, panels + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1, k0 != 0);
             for (int j = wide; j < vector_columns; j += W)
-                matmul_block<1>(C, A, panels + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1);
+                matmul_block<1>(C, A, panels + static_cast<long>(j) * K, bias, i0, i1, K, N, j, k0, k1, k0 != 0);
         }
     }
     int j = vector_columns;
@@ -544,41 +551,59 @@ void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int 
 namespace {
 
 // matmul_packed and matmul_packed_at: A itself (lda 0) or given transposed (At, rows lda apart).
+// The sums run over k in [k_begin, k_end) only (0 and K for the whole product).
 void matmul_packed_any(float* C, std::size_t ldc, const float* A, std::size_t lda, const float* packed, int M, int K, int N,
-                       bool accumulate) {
+                       bool accumulate, const float* bias, int k_begin, int k_end) {
     const PackedLayout p(N);
     const int ld = static_cast<int>(ldc), la = static_cast<int>(lda);
     for (int i0 = 0; i0 < M; i0 += MC) {
         const int i1 = std::min(M, i0 + MC);
-        for (int k0 = 0; k0 < K; k0 += KC) {
-            const int k1 = std::min(K, k0 + KC);
+        for (int k0 = k_begin; k0 < k_end; k0 += KC) {
+            const int k1 = std::min(k_end, k0 + KC);
+            const float* post = k1 == k_end ? bias : nullptr;  // the bias once the sums are whole
+            const bool from_c = accumulate || k0 != k_begin;
             for (int j = 0; j < p.wide; j += NV * W)
-                matmul_block<NV>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, accumulate, la);
+                matmul_block<NV>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, from_c, la, post);
             for (int j = p.wide; j < p.vector_columns; j += W)
-                matmul_block<1>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, accumulate, la);
+                matmul_block<1>(C, A, packed + static_cast<long>(j) * K, nullptr, i0, i1, K, ld, j, k0, k1, from_c, la, post);
         }
     }
     if (p.vector_columns == N) return;
     // the last N mod W columns: one zero-padded vector per row, then its first columns copied (or added)
-    const float* tail = packed + static_cast<long>(p.vector_columns) * K;
+    const float* tail = packed + static_cast<long>(p.vector_columns) * K + static_cast<long>(k_begin) * W;
     for (int i = 0; i < M; ++i) {
         float row[W];
-        if (la > 0) matmul_tile<1, 1>(row, A + i, tail, nullptr, K, W, 0, 0, 0, K, false, la);
-        else matmul_tile<1, 1>(row, A + static_cast<long>(i) * K, tail, nullptr, K, W, 0, 0, 0, K);
+        if (la > 0) matmul_tile<1, 1>(row, A + i, tail, nullptr, K, W, 0, 0, k_begin, k_end, false, la);
+        else matmul_tile<1, 1>(row, A + static_cast<long>(i) * K, tail, nullptr, K, W, 0, 0, k_begin, k_end, false);
         float* c = C + i * ldc + p.vector_columns;
-        for (int j = 0; j < N - p.vector_columns; ++j) c[j] = accumulate ? c[j] + row[j] : row[j];
+        for (int j = 0; j < N - p.vector_columns; ++j) {
+            c[j] = accumulate ? c[j] + row[j] : row[j];
+            if (bias) c[j] += bias[p.vector_columns + j];
+        }
     }
 }
 
 }  // namespace
 
-void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate) {
-    matmul_packed_any(C, ldc, A, 0, packed, M, K, N, accumulate);
+void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate,
+                   const float* bias) {
+    matmul_packed_any(C, ldc, A, 0, packed, M, K, N, accumulate, bias, 0, K);
 }
+
+void matmul_packed_range(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, int k_begin,
+                         int k_end) {
+    if (k_begin >= k_end) {  // an empty sum
+        for (int i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, 0.0f);
+        return;
+    }
+    matmul_packed_any(C, ldc, A, 0, packed, M, K, N, false, nullptr, k_begin, k_end);
+}
+
+int packed_prefix(int n, int N) { return std::min(N, (n + NV * W - 1) / (NV * W) * (NV * W)); }
 
 void matmul_packed_at(float* C, std::size_t ldc, const float* At, std::size_t lda, const float* packed, int M, int K, int N,
                       bool accumulate) {
-    matmul_packed_any(C, ldc, At, lda, packed, M, K, N, accumulate);
+    matmul_packed_any(C, ldc, At, lda, packed, M, K, N, accumulate, nullptr, 0, K);
 }
 
 namespace {
@@ -640,7 +665,8 @@ namespace {
 
 // Φ(x) = 0.5·(1 + erf(x/√2)) and φ(x) = exp(-x²/2)/√(2π), with erf by Abramowitz & Stegun 7.1.26:
 // erf(z) = 1 - (a1·t + … + a5·t⁵)·exp(-z²), t = 1/(1 + p·z), for z >= 0, odd in z.
-inline void normal_cdf_pdf(vf x, vf& cdf, vf& pdf) {
+// (onep = 1 + erf(x/√2) = 2·Φ(x), for the derivative's single rounding below)
+inline void normal_onep_pdf(vf x, vf& onep, vf& pdf) {
     const vf z = select(x < vf{}, -x, x) * splat(0.70710678118654752f);
     const vf t = splat(1.0f) / (splat(1.0f) + splat(0.3275911f) * z);
     vf poly = splat(1.061405429f);
@@ -651,8 +677,14 @@ inline void normal_cdf_pdf(vf x, vf& cdf, vf& pdf) {
     const vf g = exp_nonpositive(-z * z);                 // exp(-x²/2)
     const vf erf_abs = splat(1.0f) - poly * t * g;
     const vf erf = select(x < vf{}, -erf_abs, erf_abs);
-    cdf = splat(0.5f) * (splat(1.0f) + erf);
+    onep = splat(1.0f) + erf;
     pdf = g * splat(0.39894228040143268f);
+}
+
+inline void normal_cdf_pdf(vf x, vf& cdf, vf& pdf) {
+    vf onep;
+    normal_onep_pdf(x, onep, pdf);
+    cdf = splat(0.5f) * onep;
 }
 
 inline void normal_cdf_pdf(float x, float& cdf, float& pdf) {
@@ -664,34 +696,31 @@ inline void normal_cdf_pdf(float x, float& cdf, float& pdf) {
 
 }  // namespace
 
-void gelu(float* out, const float* x, std::size_t n) {
+// The derivative Φ(x) + x·φ(x) is spelled out with its roundings: (1 + erf)·0.5 + x·φ in one fused
+// step natively (x·φ rounded first), two steps in wasm. That is what g++ made of the backward that
+// computed it from x (it contracted Φ's product into the sum); the trainer's bits, and so the
+// shipped models' bytes, did not change when the forward began to keep it.
+void gelu(float* out, float* derivative, const float* x, std::size_t n) {
     std::size_t j = 0;
     for (; j + W <= n; j += W) {
-        vf cdf, pdf;
+        vf onep, pdf;
         const vf v = load(x + j);
-        normal_cdf_pdf(v, cdf, pdf);
-        store(out + j, v * cdf);
+        normal_onep_pdf(v, onep, pdf);
+        store(out + j, v * (splat(0.5f) * onep));
+        if (derivative) store(derivative + j, fma(onep, splat(0.5f), v * pdf));
     }
     for (; j < n; ++j) {
         float cdf, pdf;
         normal_cdf_pdf(x[j], cdf, pdf);
         out[j] = x[j] * cdf;
+        if (derivative) derivative[j] = cdf + x[j] * pdf;
     }
 }
 
-void gelu_backward(float* dx, const float* x, const float* dout, std::size_t n) {
+void gelu_backward(float* dx, const float* derivative, const float* dout, std::size_t n) {
     std::size_t j = 0;
-    for (; j + W <= n; j += W) {
-        vf cdf, pdf;
-        const vf v = load(x + j);
-        normal_cdf_pdf(v, cdf, pdf);
-        store(dx + j, load(dx + j) + (cdf + v * pdf) * load(dout + j));
-    }
-    for (; j < n; ++j) {
-        float cdf, pdf;
-        normal_cdf_pdf(x[j], cdf, pdf);
-        dx[j] += (cdf + x[j] * pdf) * dout[j];
-    }
+    for (; j + W <= n; j += W) store(dx + j, load(derivative + j) * load(dout + j));
+    for (; j < n; ++j) dx[j] = derivative[j] * dout[j];
 }
 
 void exp2_rows(float* weights, float* inv_sums, const float* x, int rows, int cols) {

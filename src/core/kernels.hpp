@@ -42,7 +42,20 @@ void pack_transposed(float* packed, const float* Bt, std::size_t ld, int K, int 
 
 // C = A·B with B packed, or C += A·B with `accumulate` (each element then starts from C's value
 // instead of 0).   C (M, N), its rows `ldc` floats apart; A (M, K) contiguous.
-void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate = false);
+// bias (N) or null: added to every row as the finished sums are stored, rounded after the sum:
+// the same bits as a pass of its own adding it (a Linear layer's bias, at no extra pass).
+void matmul_packed(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, bool accumulate = false,
+                   const float* bias = nullptr);
+
+// C = A[:, k_begin .. k_end)·B[k_begin .. k_end, :]: the terms outside the range left out, which
+// gives the bits of the whole product where they are exact zeros (a causal mask's triangle: a sum
+// that starts from +0 and adds ±0 is unchanged). B packed for all K rows; A (M, K) contiguous.
+void matmul_packed_range(float* C, std::size_t ldc, const float* A, const float* packed, int M, int K, int N, int k_begin,
+                         int k_end);
+
+// The fewest leading columns (at least n) of a B packed for N columns that matmul_packed can read
+// as a matrix of their own, with the same `packed` pointer: its first packed_prefix(n, N) columns.
+int packed_prefix(int n, int N);
 
 // The same with A given transposed: A(i, k) = At[k·lda + i], At (K, M) with its rows `lda` floats
 // apart (M of its columns used): a weight's gradient doutᵀ·inp straight from dout (N, OC), without
@@ -63,10 +76,12 @@ void exp2_rows(float* weights, float* inv_sums, const float* x, int rows, int co
 // softmax). `out` may be `x`. Vectorized (Cephes' expf polynomial, about 2 ulp).
 float exp_shifted(float* out, const float* x, float shift, int n);
 
-// GELU, erf form: out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)); and its backward, dx += (Φ(x) + x·φ(x))·dout.
+// GELU, erf form: out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), and (derivative not null) its derivative
+// Φ(x) + x·φ(x) from the same Φ and φ: the backward then needs no erf or exp of its own.
 // Vectorized with Abramowitz & Stegun's erf 7.1.26 (absolute error below 1.5e-7) and the exp above.
-void gelu(float* out, const float* x, std::size_t n);
-void gelu_backward(float* dx, const float* x, const float* dout, std::size_t n);
+void gelu(float* out, float* derivative, const float* x, std::size_t n);
+// dx = derivative·dout (set, not added; dx may be `derivative`, in place).
+void gelu_backward(float* dx, const float* derivative, const float* dout, std::size_t n);
 
 // x(i, :) *= factors[i].   x (rows, cols), its rows `ld` floats apart; factors (rows).
 void scale_rows(float* x, std::size_t ld, const float* factors, int rows, int cols);

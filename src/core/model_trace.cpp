@@ -246,7 +246,7 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, const floa
         if (packed) gpt::matmul_forward_packed(layer.mlp_pre.data(), layer.ln_2.data(), packed->fc[l].data(), p.fcb + l * 4 * C, T, C, 4 * C);
         else gpt::matmul_forward(layer.mlp_pre.data(), layer.ln_2.data(), p.fcw + static_cast<std::size_t>(l) * 4 * C * C, p.fcb + l * 4 * C, T, C, 4 * C);
         layer.mlp_post = matrix(T, 4 * C);
-        gpt::gelu_forward(layer.mlp_post.data(), layer.mlp_pre.data(), TC * 4);
+        gpt::gelu_forward(layer.mlp_post.data(), nullptr, layer.mlp_pre.data(), TC * 4);
         layer.mlp_out = matrix(T, C);
         if (packed) gpt::matmul_forward_packed(layer.mlp_out.data(), layer.mlp_post.data(), packed->fcproj[l].data(), p.fcprojb + l * C, T, 4 * C, C);
         else gpt::matmul_forward(layer.mlp_out.data(), layer.mlp_post.data(), p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C,

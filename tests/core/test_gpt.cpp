@@ -198,6 +198,40 @@ TEST_CASE("kernels::matmul_packed_at: A read transposed in place gives matmul_pa
     }
 }
 
+TEST_CASE("kernels::matmul_packed_range and packed_prefix: the whole product's bits where the terms left out are zeros", "[gpt]") {
+    // K past a slice of k (KC = 256) with ranges crossing it; N with a vector tail; M past a tile
+    for (const auto& [M, K, N] : {std::array{16, 64, 24}, std::array{5, 300, 13}, std::array{33, 512, 32}, std::array{3, 17, 96}}) {
+        const auto B = random_floats(static_cast<std::size_t>(K) * N, 1.0f, static_cast<unsigned>(N + K));
+        std::vector<float> packed(kernels::packed_size(K, N));
+        kernels::pack(packed.data(), B.data(), N, K, N);
+        for (const auto& [k_begin, k_end] : {std::array{0, K}, std::array{0, K / 3 + 1}, std::array{K / 2, K}, std::array{7, K - 5}}) {
+            INFO(M << "x" << K << " · " << K << "x" << N << ", k in [" << k_begin << ", " << k_end << ")");
+            auto A = random_floats(static_cast<std::size_t>(M) * K, 1.0f, static_cast<unsigned>(M + k_begin));
+            for (int i = 0; i < M; ++i)  // zeros outside the range, of either sign
+                for (int k = 0; k < K; ++k)
+                    if (k < k_begin || k >= k_end) A[static_cast<std::size_t>(i) * K + k] = (k % 2 ? -0.0f : 0.0f);
+            std::vector<float> want(static_cast<std::size_t>(M) * N), got(want.size(), 5.0f);  // got: overwritten
+            kernels::matmul_packed(want.data(), N, A.data(), packed.data(), M, K, N);
+            kernels::matmul_packed_range(got.data(), N, A.data(), packed.data(), M, K, N, k_begin, k_end);
+            CHECK(got == want);
+        }
+        for (int n = 1; n <= N; ++n) {  // the leading columns read from the same packed B
+            INFO(M << "x" << K << " · " << K << "x" << N << ", the first " << n << " columns");
+            const int cols = kernels::packed_prefix(n, N);
+            REQUIRE(cols >= n);
+            REQUIRE(cols <= N);
+            const auto A = random_floats(static_cast<std::size_t>(M) * K, 1.0f, static_cast<unsigned>(n));
+            std::vector<float> whole(static_cast<std::size_t>(M) * N), prefix(static_cast<std::size_t>(M) * N, 5.0f);
+            kernels::matmul_packed(whole.data(), N, A.data(), packed.data(), M, K, N);
+            kernels::matmul_packed(prefix.data(), N, A.data(), packed.data(), M, K, cols);
+            int wrong = 0;
+            for (int i = 0; i < M; ++i)
+                for (int j = 0; j < n; ++j) wrong += prefix[static_cast<std::size_t>(i) * N + j] != whole[static_cast<std::size_t>(i) * N + j];
+            CHECK(wrong == 0);
+        }
+    }
+}
+
 TEST_CASE("layernorm_backward matches float64 central differences", "[gpt]") {
     const int N = 6, C = 8;
     const auto x = random_floats(N * C, 2.0f, 1), w = random_floats(C, 1.5f, 2), b = random_floats(C, 0.5f, 3);
@@ -235,7 +269,8 @@ TEST_CASE("attention_backward matches float64 central differences (causal mask o
         INFO("B " << B << " T " << T << " C " << C << " H " << H << " alibi " << alibi << " causal " << causal);
         const auto qkv = random_floats(B * T * 3 * C, 1.5f, 9);
         const auto r = random_floats(B * T * C, 1.0f, 10);
-        std::vector<float> out(B * T * C), att(B * H * T * T), dqkv(qkv.size(), 0.0f);
+        // dqkv starts as anything: attention_backward sets it, it does not add into it
+        std::vector<float> out(B * T * C), att(B * H * T * T), dqkv(qkv.size(), 7.0f);
         gpt::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, H, alibi, causal);
         require_close(out, ref_attention(to_double(qkv), B, T, C, H, alibi, causal), "forward", 1e-5);
         bool future_weighted = false;  // without the mask, some query puts weight on a later key
@@ -318,13 +353,37 @@ TEST_CASE("rope_backward, through attention, matches float64 central differences
     }
 }
 
-TEST_CASE("gelu_backward matches float64 central differences (erf form)", "[gpt]") {
-    const auto x = random_floats(64, 4.0f, 11), r = random_floats(64, 1.0f, 12);
-    std::vector<float> out(64), dx(64, 0.0f);
-    gpt::gelu_forward(out.data(), x.data(), 64);
+TEST_CASE("gelu_backward matches float64 central differences (erf form), from the derivative the forward keeps", "[gpt]") {
+    const int n = 67;  // a scalar tail after the vectors
+    const auto x = random_floats(n, 4.0f, 11), r = random_floats(n, 1.0f, 12);
+    std::vector<float> out(n), plain(n), derivative(n), dx(n, 5.0f);
+    gpt::gelu_forward(out.data(), derivative.data(), x.data(), n);
+    gpt::gelu_forward(plain.data(), nullptr, x.data(), n);
+    CHECK(out == plain);  // keeping the derivative does not change the output
     require_close(out, ref_gelu(to_double(x)), "forward", 1e-6);
-    gpt::gelu_backward(dx.data(), x.data(), r.data(), 64);
+    gpt::gelu_backward(dx.data(), derivative.data(), r.data(), n);  // set: the 5s are gone
     require_close(dx, numeric_gradient([&](const Vec& v) { return weighted(ref_gelu(v), r); }, to_double(x)), "dinp");
+    gpt::gelu_backward(derivative.data(), derivative.data(), r.data(), n);  // in place, as gpt_backward does
+    CHECK(derivative == dx);
+}
+
+TEST_CASE("matmul_forward's bias and matmul_backward's set_dinp give the bits of a separate pass and of adding into zeros", "[gpt]") {
+    for (const auto& shape : {std::array{5, 7, 9}, std::array{33, 300, 70}, std::array{16, 96, 384}}) {  // K > 256: two k-slices
+        const int N = shape[0], C = shape[1], OC = shape[2];
+        INFO("N " << N << " C " << C << " OC " << OC);
+        const auto x = random_floats(N * C, 1.0f, 31), w = random_floats(OC * C, 1.0f, 32), b = random_floats(OC, 1.0f, 33);
+        const auto dout = random_floats(N * OC, 1.0f, 34);
+        std::vector<float> with_bias(N * OC), then_bias(N * OC);
+        gpt::matmul_forward(with_bias.data(), x.data(), w.data(), b.data(), N, C, OC);
+        gpt::matmul_forward(then_bias.data(), x.data(), w.data(), nullptr, N, C, OC);
+        for (int i = 0; i < N; ++i)
+            for (int j = 0; j < OC; ++j) then_bias[i * OC + j] += b[j];
+        CHECK(with_bias == then_bias);
+        std::vector<float> set(N * C, 9.0f), added(N * C, 0.0f), dw(OC * C, 0.0f);
+        gpt::matmul_backward(set.data(), dw.data(), nullptr, dout.data(), x.data(), w.data(), N, C, OC, true);
+        gpt::matmul_backward(added.data(), dw.data(), nullptr, dout.data(), x.data(), w.data(), N, C, OC);
+        CHECK(set == added);
+    }
 }
 
 TEST_CASE("softmax_crossentropy_backward matches float64 central differences — positions without target are skipped", "[gpt]") {
