@@ -133,10 +133,10 @@ Expected<ImageData> load_digits(const std::string& path, int test_count, unsigne
     return data;
 }
 
-void shift_image(float* out, const float* in, int S, int dx, int dy) {
+void shift_image(float* out, const float* in, int S, int dx, int dy, bool mirror) {
     for (int y = 0; y < S; ++y)
         for (int x = 0; x < S; ++x) {
-            const int sx = x - dx, sy = y - dy;
+            const int sx = (mirror ? S - 1 - x : x) - dx, sy = y - dy;
             out[y * S + x] = sx >= 0 && sx < S && sy >= 0 && sy < S ? in[sy * S + sx] : 0.0f;
         }
 }

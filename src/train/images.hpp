@@ -6,7 +6,7 @@
 // Index
 //   1. ImageSet / ImageData   pixels in [0, 1], labels, class names, where they came from
 //   2. Loaders                load_fashion_mnist, load_digits (clear errors naming the file)
-//   3. Augmentation           shift_image: a seeded translation with zero fill
+//   3. Augmentation           shift_image: a seeded translation with zero fill, and a left-right mirror
 #pragma once
 
 #include <string>
@@ -54,6 +54,7 @@ Expected<std::string> read_gzip(const std::string& path);
 // 3. Augmentation
 //-----------------------------------------------------------------------------
 // out (S·S) = in moved by (dx, dy) pixels (right and down when positive), zeros where nothing moved in.
-void shift_image(float* out, const float* in, int S, int dx, int dy);
+// out = in moved by (dx, dy) pixels, zeros filling what comes in; mirror: left and right swapped first.
+void shift_image(float* out, const float* in, int S, int dx, int dy, bool mirror = false);
 
 }  // namespace attnviz::train

@@ -43,6 +43,7 @@ constexpr const char* kUsage =
     "  --lr X            peak learning rate (fashion 3e-3, digits 5e-3; the cosine ends at a tenth)\n"
     "  --weight-decay X  AdamW's decoupled weight decay on matrices (default 0.05)\n"
     "  --shift N         augmentation: each training image moved by up to N pixels (fashion 0, digits 1)\n"
+    "  --mirror on|off   augmentation: half the training images mirrored left to right (default off)\n"
     "  --seed N          the model's, the order's and the shifts' seed (default 1337)\n"
     "  --threads N       threads (default: every core); the weights do not depend on it\n"
     "  --no-baseline     skip the baseline (quicker experiments; the card then has none)\n";
@@ -50,6 +51,7 @@ constexpr const char* kUsage =
 struct Run {
     int   epochs = 0, batch = 0, patch = 0, layers = 0, heads = 0, embd = 0, shift = 0;
     float lr = 2e-3f, weight_decay = 0.05f;
+    int   mirror = 0;  // 1: half the images mirrored (a seeded coin each); 0: none
 };
 
 struct Options {
@@ -88,19 +90,24 @@ Options parse(int argc, char** argv) {
         else if (arg == "--shift") given.shift = integer() + 1;  // +1: 0 given means no shift
         else if (arg == "--lr") given.lr = number();
         else if (arg == "--weight-decay") given.weight_decay = number();
-        else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(integer());
+        else if (arg == "--mirror") {
+            const std::string v = value();
+            if (v != "on" && v != "off") die("--mirror: expected on or off, got \"" + v + "\"");
+            given.mirror = v == "on" ? 2 : 1;  // 0 = the dataset's default
+        } else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(integer());
         else if (arg == "--threads") o.threads = integer();
         else if (arg == "--no-baseline") o.baseline = false;
         else die("unknown option " + arg + " (see --help)");
     }
     Run d;  // the shipped models' settings
-    if (o.dataset == "fashion") d = {30, 64, 7, 4, 4, 96, 0, 3e-3f, 0.05f};
-    else if (o.dataset == "digits") d = {300, 32, 2, 2, 4, 32, 1, 5e-3f, 0.05f};
+    if (o.dataset == "fashion") d = {30, 64, 7, 4, 4, 96, 0, 3e-3f, 0.05f, 0};
+    else if (o.dataset == "digits") d = {300, 32, 2, 2, 4, 32, 1, 5e-3f, 0.05f, 0};
     else die("--dataset: expected fashion or digits, got \"" + o.dataset + "\"");
     const auto pick = [](int g, int def) { return g > 0 ? g : def; };
     o.run = {pick(given.epochs, d.epochs), pick(given.batch, d.batch), pick(given.patch, d.patch), pick(given.layers, d.layers),
              pick(given.heads, d.heads),   pick(given.embd, d.embd),   given.shift > 0 ? given.shift - 1 : d.shift,
-             given.lr > 0 ? given.lr : d.lr, given.weight_decay >= 0 ? given.weight_decay : d.weight_decay};
+             given.lr > 0 ? given.lr : d.lr, given.weight_decay >= 0 ? given.weight_decay : d.weight_decay,
+             given.mirror > 0 ? given.mirror - 1 : d.mirror};
     if (o.out.empty()) o.out = "web/models/vit_" + o.dataset;
     return o;
 }
@@ -113,7 +120,8 @@ struct Trained {
 };
 
 // Trains a fresh model of `config` on data.train for run.epochs: each epoch a seeded shuffle, each
-// image moved by a seeded shift of up to run.shift pixels; the test accuracy after every epoch.
+// image moved by a seeded shift of up to run.shift pixels and, if run.mirror, mirrored on a seeded
+// coin; the test accuracy after every epoch.
 Trained train_model(const ModelConfig& config, const Run& run, const train::ImageData& data, std::uint64_t seed, int threads,
                     const char* label) {
     Vocabulary classes;
@@ -159,7 +167,8 @@ Trained train_model(const ModelConfig& config, const Run& run, const train::Imag
                 const int span = 2 * run.shift + 1;
                 const int dx = run.shift ? static_cast<int>(rng.below(span)) - run.shift : 0;
                 const int dy = run.shift ? static_cast<int>(rng.below(span)) - run.shift : 0;
-                train::shift_image(images.data() + static_cast<std::size_t>(b) * S * S, data.train.image(i), S, dx, dy);
+                const bool mirror = run.mirror && rng.below(2) == 1;  // no draw without mirroring: digits' stream unchanged
+                train::shift_image(images.data() + static_cast<std::size_t>(b) * S * S, data.train.image(i), S, dx, dy, mirror);
                 labels[b] = data.train.labels[i];
             }
             Expected<StepStats> st = trainer.step_images(images, labels, B);
@@ -202,7 +211,8 @@ nlohmann::json settings_json(const Run& run, std::uint64_t seed) {
             {"weight_decay", run.weight_decay}, {"beta1", 0.9}, {"beta2", 0.99}, {"grad_clip", 1.0},
             {"warmup", "half an epoch, then a cosine to min_lr at the last step"},
             {"augmentation", "each training image moved by a seeded random shift of up to " + std::to_string(run.shift) +
-                             " pixels in x and y (zeros fill), every epoch anew"},
+                             " pixels in x and y (zeros fill)" + (run.mirror ? ", and half of them mirrored left to right" : "") +
+                             ", every epoch anew"},
             {"seed", seed}};
 }
 
