@@ -67,7 +67,19 @@ double slice_difference(const Trace& trace, const Matrix& q, int head) {
     return diff;
 }
 
-std::vector<Stage> stages_of(const Trace& trace, int h) {
+// What X is: the lab's seeded embeddings, or the input of a trained model's layer.
+std::string x_formula(const AppState& state) {
+    if (state.source != Source::model || !state.model.model) return "X = embedding(token): one seeded vector per token text";
+    const ModelConfig& c = state.model.model->config;
+    const int l = state.model.layer;
+    const std::string learned = c.positions == Positions::learned ? " + a learned position" : "";
+    const std::string below = l == 0 ? "" : ", plus what layers 0…" + std::to_string(l - 1) + " added";
+    return "X = ln_1(x): layer " + std::to_string(l) + "'s residual stream x (" +
+           (c.is_image() ? "the class token or a patch's linear embedding" : "each character's embedding") + learned + below +
+           "), normalized";
+}
+
+std::vector<Stage> stages_of(const AppState& state, const Trace& trace, int h) {
     const HeadTrace& head = trace.heads[h];
     const Config& c = trace.config;
     const bool seed = c.variant == Variant::seed_module;
@@ -82,16 +94,19 @@ std::vector<Stage> stages_of(const Trace& trace, int h) {
                        find_matrix(trace, h, name)});
     };
 
-    add("X", "X = embedding(token): one seeded vector per token text", "", "X");
+    add("X", x_formula(state), "", "X");
     if (trace.positional.shape(0) > 0) {
         add("+ positions", c.positional == Positional::learned ? "P[p]: row p of a learned (seeded) table"
                                                                : "PE[p,2i] = sin(p/10000^(2i/d)), PE[p,2i+1] = cos(p/10000^(2i/d))",
             "", "positional");
         add("X_in", "X_in = X + " + std::string(c.positional == Positional::learned ? "P" : "PE"), "", "X_in");
     } else {
+        const bool in_x = state.source == Source::model && state.model.model &&
+                          state.model.model->config.positions == Positions::learned;  // a trained model's learned table
         const char* why = c.positional == Positional::rope    ? "no positional vector added (rope rotates Q and K instead, stage Q)"
                           : c.positional == Positional::alibi ? "no positional vector added (alibi biases the scores instead, stage scaled)"
-                                                              : "no positional vector added (positional: none — word order is invisible)";
+                          : in_x ? "no positional vector added here: the learned positions are in x already (added before layer 0)"
+                                 : "no positional vector added (positional: none — word order is invisible)";
         add("X_in", "X_in = X", why, "X_in");
     }
     if (trace.cross)
@@ -208,7 +223,7 @@ void view_pipeline(AppState& state) {
         ImGui::PopStyleColor();
     }
 
-    const std::vector<Stage> stages = stages_of(trace, shown_head(state));
+    const std::vector<Stage> stages = stages_of(state, trace, shown_head(state));
     const float min_panel = ImGui::GetFontSize() * 17;
     const int columns = std::clamp(static_cast<int>(ImGui::GetContentRegionAvail().x / min_panel), 1, 3);
     if (ImGui::BeginTable("pipeline_stages", columns, ImGuiTableFlags_BordersInner | ImGuiTableFlags_SizingStretchSame)) {
