@@ -296,8 +296,8 @@ void view_images(AppState& state) {
     image_request(state);
     if (ImGui::RadioButton("Digits (8×8 pixels, 2×2 patches)", im.dataset == "digits")) image_switch(state, "digits");
     record_item(state, "images.digits");
-    same_line_if_fits(ImGui::CalcTextSize("Fashion-MNIST (28×28 pixels, 7×7 patches)").x + ImGui::GetFrameHeight() + 8);
-    if (ImGui::RadioButton("Fashion-MNIST (28×28 pixels, 7×7 patches)", im.dataset == "fashion")) image_switch(state, "fashion");
+    same_line_if_fits(ImGui::CalcTextSize("Fashion-MNIST (28×28 pixels, 14×14 patches)").x + ImGui::GetFrameHeight() + 8);
+    if (ImGui::RadioButton("Fashion-MNIST (28×28 pixels, 14×14 patches)", im.dataset == "fashion")) image_switch(state, "fashion");
     record_item(state, "images.fashion");
     if (im.dataset != "digits" && im.dataset != "fashion") {  // a model file of one's own
         same_line_if_fits(ImGui::CalcTextSize(im.dataset.c_str()).x + ImGui::GetFrameHeight() + 8);

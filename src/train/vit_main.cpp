@@ -36,13 +36,14 @@ constexpr const char* kUsage =
     "  (test accuracy beside a baseline trained the same way with the whole image as one patch) and\n"
     "  OUT.gallery.json (test images for the page).\n"
     "  --out PATH        output path without extension (default web/models/vit_<dataset>)\n"
-    "  --epochs N        passes over the training images (fashion 30, digits 300)\n"
+    "  --epochs N        passes over the training images (fashion 60, digits 300)\n"
     "  --batch N         images per step (fashion 64, digits 32)\n"
-    "  --patch N         patch size in pixels (fashion 7, digits 2)\n"
+    "  --patch N         patch size in pixels (fashion 14, digits 2)\n"
     "  --layers N --heads N --embd N   the model's shape (fashion 4, 4, 96; digits 2, 4, 32)\n"
-    "  --lr X            peak learning rate (fashion 3e-3, digits 5e-3; the cosine ends at a tenth)\n"
+    "  --lr X            peak learning rate (fashion 3e-3, digits 5e-3)\n"
+    "  --lr-fall X       the cosine ends at the peak / X (fashion 100, digits 10)\n"
     "  --weight-decay X  AdamW's decoupled weight decay on matrices (default 0.05)\n"
-    "  --shift N         augmentation: each training image moved by up to N pixels (fashion 0, digits 1)\n"
+    "  --shift N         augmentation: each training image moved by up to N pixels (fashion 1, digits 1)\n"
     "  --mirror on|off   augmentation: half the training images mirrored left to right (default off)\n"
     "  --seed N          the model's, the order's and the shifts' seed (default 1337)\n"
     "  --threads N       threads (default: every core); the weights do not depend on it\n"
@@ -52,6 +53,7 @@ struct Run {
     int   epochs = 0, batch = 0, patch = 0, layers = 0, heads = 0, embd = 0, shift = 0;
     float lr = 2e-3f, weight_decay = 0.05f;
     int   mirror = 0;  // 1: half the images mirrored (a seeded coin each); 0: none
+    float min_lr_div = 10;  // the cosine ends at lr / min_lr_div
 };
 
 struct Options {
@@ -68,6 +70,7 @@ Options parse(int argc, char** argv) {
     Run given;  // 0 = the dataset's default
     given.lr = 0;
     given.weight_decay = -1;
+    given.min_lr_div = 0;
     for (int k = 1; k < argc; ++k) {
         const std::string arg = argv[k];
         const auto value = [&]() -> std::string {
@@ -90,6 +93,7 @@ Options parse(int argc, char** argv) {
         else if (arg == "--shift") given.shift = integer() + 1;  // +1: 0 given means no shift
         else if (arg == "--lr") given.lr = number();
         else if (arg == "--weight-decay") given.weight_decay = number();
+        else if (arg == "--lr-fall") given.min_lr_div = number();
         else if (arg == "--mirror") {
             const std::string v = value();
             if (v != "on" && v != "off") die("--mirror: expected on or off, got \"" + v + "\"");
@@ -100,14 +104,14 @@ Options parse(int argc, char** argv) {
         else die("unknown option " + arg + " (see --help)");
     }
     Run d;  // the shipped models' settings
-    if (o.dataset == "fashion") d = {30, 64, 7, 4, 4, 96, 0, 3e-3f, 0.05f, 0};
-    else if (o.dataset == "digits") d = {300, 32, 2, 2, 4, 32, 1, 5e-3f, 0.05f, 0};
+    if (o.dataset == "fashion") d = {60, 64, 14, 4, 4, 96, 1, 3e-3f, 0.05f, 0, 100};
+    else if (o.dataset == "digits") d = {300, 32, 2, 2, 4, 32, 1, 5e-3f, 0.05f, 0, 10};
     else die("--dataset: expected fashion or digits, got \"" + o.dataset + "\"");
     const auto pick = [](int g, int def) { return g > 0 ? g : def; };
     o.run = {pick(given.epochs, d.epochs), pick(given.batch, d.batch), pick(given.patch, d.patch), pick(given.layers, d.layers),
              pick(given.heads, d.heads),   pick(given.embd, d.embd),   given.shift > 0 ? given.shift - 1 : d.shift,
              given.lr > 0 ? given.lr : d.lr, given.weight_decay >= 0 ? given.weight_decay : d.weight_decay,
-             given.mirror > 0 ? given.mirror - 1 : d.mirror};
+             given.mirror > 0 ? given.mirror - 1 : d.mirror, given.min_lr_div >= 1 ? given.min_lr_div : d.min_lr_div};
     if (o.out.empty()) o.out = "web/models/vit_" + o.dataset;
     return o;
 }
@@ -135,7 +139,7 @@ Trained train_model(const ModelConfig& config, const Run& run, const train::Imag
     tc.max_iters = tc.lr_decay_iters = run.epochs * steps_per_epoch;
     tc.warmup_iters = std::min(tc.max_iters, std::max(1, steps_per_epoch / 2));
     tc.learning_rate = run.lr;
-    tc.min_lr = run.lr / 10;
+    tc.min_lr = run.lr / run.min_lr_div;
     tc.weight_decay = run.weight_decay;
     tc.beta2 = 0.99f;
     tc.seed = seed;
@@ -207,7 +211,7 @@ ModelConfig vit_config(const Run& run, int image_size, int classes, int patch) {
 }
 
 nlohmann::json settings_json(const Run& run, std::uint64_t seed) {
-    return {{"epochs", run.epochs}, {"batch_size", run.batch},   {"learning_rate", run.lr}, {"min_lr", run.lr / 10},
+    return {{"epochs", run.epochs}, {"batch_size", run.batch},   {"learning_rate", run.lr}, {"min_lr", run.lr / run.min_lr_div},
             {"weight_decay", run.weight_decay}, {"beta1", 0.9}, {"beta2", 0.99}, {"grad_clip", 1.0},
             {"warmup", "half an epoch, then a cosine to min_lr at the last step"},
             {"augmentation", "each training image moved by a seeded random shift of up to " + std::to_string(run.shift) +

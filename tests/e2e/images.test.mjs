@@ -149,20 +149,20 @@ test('drawing a digit with the mouse gives the core\'s prediction for that bitma
   }
 });
 
-test('Fashion-MNIST: 28×28 images in 16 patches, the positions\' maps; screenshots at 1920×1080', async () => {
+test('Fashion-MNIST: 28×28 images in 4 patches of 14×14, the positions\' maps; screenshots at 1920×1080', async () => {
   const app = await openApp({ width: 1920, height: 1080 });
   const { page } = app;
   try {
     const s = await openImages(page, 'fashion');
     assert.equal(s.config.image_size, 28);
-    assert.equal(s.config.patch_size, 7);
+    assert.equal(s.config.patch_size, 14);
     assert.equal(s.pixels.length, 784);
     const trace = await page.evaluate(() => window.attnviz.imageTrace());
-    assert.equal(trace.T, 17);
-    assert.equal(trace.patches.length, 16);
+    assert.equal(trace.T, 5);
+    assert.equal(trace.patches.length, 4);
     assert.ok(close(s.class_probs, trace.predictions.class_probs, 1e-6));
     const overlayNow = await overlay(page);
-    assert.equal(overlayNow.length, 16);
+    assert.equal(overlayNow.length, 4);
     await screenshot(page, 'images-fashion-1920');
     assert.deepEqual((await state(page)).overflow?.Views ?? 0, 0);
   } finally {
