@@ -68,9 +68,10 @@ double slice_difference(const Trace& trace, const Matrix& q, int head) {
 }
 
 // What X is: the lab's seeded embeddings, or the input of a trained model's layer.
-std::string x_formula(const AppState& state) {
-    if (state.source != Source::model || !state.model.model) return "X = embedding(token): one seeded vector per token text";
-    const ModelConfig& c = state.model.model->config;
+// trained: the trained model's config when the page shows it, else null (the lab).
+std::string x_formula(const AppState& state, const ModelConfig* trained) {
+    if (!trained) return "X = embedding(token): one seeded vector per token text";
+    const ModelConfig& c = *trained;
     const int l = state.model.layer;
     const std::string learned = c.positions == Positions::learned ? " + a learned position" : "";
     const std::string below = l == 0 ? "" : ", plus what layers 0…" + std::to_string(l - 1) + " added";
@@ -94,15 +95,15 @@ std::vector<Stage> stages_of(const AppState& state, const Trace& trace, int h) {
                        find_matrix(trace, h, name)});
     };
 
-    add("X", x_formula(state), "", "X");
+    const ModelConfig* trained = state.source == Source::model && state.model.model ? &state.model.model->config : nullptr;
+    add("X", x_formula(state, trained), "", "X");
     if (trace.positional.shape(0) > 0) {
         add("+ positions", c.positional == Positional::learned ? "P[p]: row p of a learned (seeded) table"
                                                                : "PE[p,2i] = sin(p/10000^(2i/d)), PE[p,2i+1] = cos(p/10000^(2i/d))",
             "", "positional");
         add("X_in", "X_in = X + " + std::string(c.positional == Positional::learned ? "P" : "PE"), "", "X_in");
     } else {
-        const bool in_x = state.source == Source::model && state.model.model &&
-                          state.model.model->config.positions == Positions::learned;  // a trained model's learned table
+        const bool in_x = trained && trained->positions == Positions::learned;  // a trained model's learned table
         const char* why = c.positional == Positional::rope    ? "no positional vector added (rope rotates Q and K instead, stage Q)"
                           : c.positional == Positional::alibi ? "no positional vector added (alibi biases the scores instead, stage scaled)"
                           : in_x ? "no positional vector added here: the learned positions are in x already (added before layer 0)"

@@ -54,6 +54,7 @@ struct Run {
     float lr = 2e-3f, weight_decay = 0.05f;
     int   mirror = 0;  // 1: half the images mirrored (a seeded coin each); 0: none
     float min_lr_div = 10;  // the cosine ends at lr / min_lr_div
+    float min_lr() const { return lr / min_lr_div; }
 };
 
 struct Options {
@@ -93,7 +94,10 @@ Options parse(int argc, char** argv) {
         else if (arg == "--shift") given.shift = integer() + 1;  // +1: 0 given means no shift
         else if (arg == "--lr") given.lr = number();
         else if (arg == "--weight-decay") given.weight_decay = number();
-        else if (arg == "--lr-fall") given.min_lr_div = number();
+        else if (arg == "--lr-fall") {
+            given.min_lr_div = number();
+            if (!(given.min_lr_div >= 1)) die("--lr-fall: expected a number >= 1 (the cosine ends at the peak / X), got " + std::to_string(given.min_lr_div));
+        }
         else if (arg == "--mirror") {
             const std::string v = value();
             if (v != "on" && v != "off") die("--mirror: expected on or off, got \"" + v + "\"");
@@ -111,7 +115,7 @@ Options parse(int argc, char** argv) {
     o.run = {pick(given.epochs, d.epochs), pick(given.batch, d.batch), pick(given.patch, d.patch), pick(given.layers, d.layers),
              pick(given.heads, d.heads),   pick(given.embd, d.embd),   given.shift > 0 ? given.shift - 1 : d.shift,
              given.lr > 0 ? given.lr : d.lr, given.weight_decay >= 0 ? given.weight_decay : d.weight_decay,
-             given.mirror > 0 ? given.mirror - 1 : d.mirror, given.min_lr_div >= 1 ? given.min_lr_div : d.min_lr_div};
+             given.mirror > 0 ? given.mirror - 1 : d.mirror, given.min_lr_div > 0 ? given.min_lr_div : d.min_lr_div};
     if (o.out.empty()) o.out = "web/models/vit_" + o.dataset;
     return o;
 }
@@ -139,7 +143,7 @@ Trained train_model(const ModelConfig& config, const Run& run, const train::Imag
     tc.max_iters = tc.lr_decay_iters = run.epochs * steps_per_epoch;
     tc.warmup_iters = std::min(tc.max_iters, std::max(1, steps_per_epoch / 2));
     tc.learning_rate = run.lr;
-    tc.min_lr = run.lr / run.min_lr_div;
+    tc.min_lr = run.min_lr();
     tc.weight_decay = run.weight_decay;
     tc.beta2 = 0.99f;
     tc.seed = seed;
@@ -211,7 +215,7 @@ ModelConfig vit_config(const Run& run, int image_size, int classes, int patch) {
 }
 
 nlohmann::json settings_json(const Run& run, std::uint64_t seed) {
-    return {{"epochs", run.epochs}, {"batch_size", run.batch},   {"learning_rate", run.lr}, {"min_lr", run.lr / run.min_lr_div},
+    return {{"epochs", run.epochs}, {"batch_size", run.batch},   {"learning_rate", run.lr}, {"min_lr", run.min_lr()},
             {"weight_decay", run.weight_decay}, {"beta1", 0.9}, {"beta2", 0.99}, {"grad_clip", 1.0},
             {"warmup", "half an epoch, then a cosine to min_lr at the last step"},
             {"augmentation", "each training image moved by a seeded random shift of up to " + std::to_string(run.shift) +
