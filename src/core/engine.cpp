@@ -343,12 +343,14 @@ void attention_mask_rows(xt::xtensor<bool, 2>& mask, const Config& c, const Sequ
         return;
     }
     const Pattern& p = c.pattern;
-    if (p.kind == PatternKind::local && c.mask != MaskKind::padding) {  // a band (cut at the diagonal if causal): no per-cell test
+    // a band (cut at the diagonal if causal; a causal mask alone is the band of every earlier key): no per-cell test
+    if ((p.kind == PatternKind::local || p.kind == PatternKind::full) && c.mask != MaskKind::padding) {
+        const int window = p.kind == PatternKind::full ? std::max(s.T, s.S) : p.window;
         for (int i = i0; i < i1; ++i) {
             bool* row = &mask(i, 0);
             std::fill(row, row + s.N, false);
-            const int lo = std::max(0, i - p.window);
-            const int hi = std::min(s.S - 1, c.mask == MaskKind::causal ? i : i + p.window);
+            const int lo = std::max(0, i - window);
+            const int hi = std::min(s.S - 1, c.mask == MaskKind::causal ? i : i + window);
             if (lo <= hi) std::fill(row + lo, row + hi + 1, true);
         }
         return;
@@ -724,6 +726,19 @@ void RunJob::State::begin_scores(int h) {
     kernels::pack(packed_values.data(), values.data(), dk, s.N, dk);
 }
 
+namespace {
+// Whether a mask row's allowed cells (of n) are one run, [first, end) (first = end: none).
+bool allowed_run(const bool* allowed, int n, int& first, int& end) {
+    first = 0;
+    while (first < n && !allowed[first]) ++first;
+    end = n;
+    while (end > first && !allowed[end - 1]) --end;
+    int count = 0;
+    for (int j = first; j < end; ++j) count += allowed[j];
+    return count == end - first;
+}
+}  // namespace
+
 // Rows [r0, r1) of scaled from the same rows of scores (both pointing at row r0), and the
 // rows among them with no allowed key.
 void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* scaled, int r0, int r1, int lo, int width) {
@@ -765,6 +780,19 @@ void RunJob::State::scale_block(HeadTrace& head, const float* scores, double* sc
                 overflow |= !(std::fabs(v) <= largest);
             }
             any = N > 0;
+        } else if (int first = 0, end = N; allowed_run(allowed, N, first, end)) {
+            // the allowed keys are one run [first, end) (every row of a causal mask, of a band):
+            // the loop above over the run, without a select per cell, and -inf around it
+            std::fill(out, out + first, masked);
+            std::fill(out + end, out + N, masked);
+            const double bias_slope = slope;
+            for (int j = first; j < end; ++j) {
+                const double v = slope == 0 ? score[j] * per_score : score[j] * per_score - bias_slope * std::abs(i - (lo + j));
+                out[j] = v;
+                top = v > top ? v : top;
+                overflow |= !(std::fabs(v) <= largest);
+            }
+            any = end > first;
         } else {  // without ALiBi the bias would be -0, which leaves every sum unchanged: not added
             const double bias_slope = slope;
             for (int j = 0; j < N; ++j) {
@@ -884,14 +912,31 @@ void RunJob::State::attend_rows(int h, int r0, int r1) {
     if (keep) std::copy(&mask(r0, 0), &mask(r0, 0) + cells, &head.mask(r0, 0));
     scale_block(head, scores, scaled, r0, r1, lo, width);
     lap(ms.scores);
-    kernels::softmax_rows(weights, scaled, n, width, path, row_max.data());
+    // A kept head under a mask (a causal one hides half of every row): the softmax of each row
+    // and the weighted sum of the block over the keys they may see only, as for a head not kept,
+    // the rest of the weights 0. The same bits as over whole rows (key_span): the cells left out
+    // are exact zeros, which leave every lane's sum and every product's sum unchanged.
+    int sum_lo = 0, sum_hi = width;
+    if (keep && path != Kernels::scalar && t.config.variant != Variant::seed_module && !sees_every_key(t.config)) {
+        for (int i = r0; i < r1; ++i) {
+            int a = 0, b = 0;
+            key_span(i, i + 1, a, b);
+            float* w = weights + static_cast<std::size_t>(i - r0) * N;
+            std::fill(w, w + a, 0.0f);
+            if (b > a) kernels::softmax_rows(w + a, scaled + static_cast<std::size_t>(i - r0) * N + a, 1, b - a, path, &row_max[i - r0]);
+            std::fill(w + b, w + N, 0.0f);
+        }
+        key_span(r0, r1, sum_lo, sum_hi);
+    } else {
+        kernels::softmax_rows(weights, scaled, n, width, path, row_max.data());
+    }
     lap(ms.softmax);
-    if (width == 0)  // no row of the block may see any key: out is 0, as weights of 0 give
+    if (width == 0 || sum_hi == sum_lo)  // no row of the block may see any key: out is 0, as weights of 0 give
         std::fill(&head.out(r0, 0), &head.out(r0, 0) + static_cast<std::size_t>(n) * dk, 0.0f);
     else if (path == Kernels::scalar)
         kernels::matmul(&head.out(r0, 0), weights, &values(lo, 0), nullptr, n, width, dk, path);
     else
-        kernels::matmul_packed(&head.out(r0, 0), dk, weights, packed_v, n, width, dk);
+        kernels::matmul_packed_range(&head.out(r0, 0), dk, weights, packed_v, n, width, dk, sum_lo, sum_hi);
     check_overflow(head.out, "out", r0, r1);
     for (int i = r0; i < r1; ++i)
         for (int k = 0; k < dk; ++k) t.concat(i, h * dk + k) = head.out(i, k);
@@ -929,6 +974,10 @@ RunJob& RunJob::operator=(RunJob&&) noexcept = default;
 RunJob::~RunJob() = default;
 
 Expected<RunJob> RunJob::start(const Config& config, double work_per_step, int keep_head) {
+    return start(Config(config), work_per_step, keep_head);
+}
+
+Expected<RunJob> RunJob::start(Config&& config, double work_per_step, int keep_head) {
     const auto begin = std::chrono::steady_clock::now();
     std::unique_ptr<State> state;
     if (auto error = guarded([&] {
@@ -938,7 +987,7 @@ Expected<RunJob> RunJob::start(const Config& config, double work_per_step, int k
                 field_error("keep_head", "expected -1 (every head) or a head from 0 to " + std::to_string(config.heads - 1) +
                                              ", got " + std::to_string(keep_head));
             check_memory(config, state->s, keep_head);
-            state->input = config;
+            state->input = std::move(config);
             state->keep_head = keep_head;
             state->t.kept_head = keep_head;
             state->work_per_step = work_per_step;
@@ -1007,8 +1056,10 @@ int RunJob::keep_head_for(const Config& config, int head) {
 
 // The one function that computes attention: a job stepped to the end in one call, in large
 // steps (at the interface's small ones the matmuls' repacking cost a tenth of the trace).
-Expected<Trace> run(const Config& config) {
-    Expected<RunJob> job = RunJob::start(config, RunJob::whole_run_work_per_step);
+Expected<Trace> run(const Config& config) { return run(Config(config)); }
+
+Expected<Trace> run(Config&& config) {
+    Expected<RunJob> job = RunJob::start(std::move(config), RunJob::whole_run_work_per_step);
     if (!job) return fail(job.error());
     job.value().step(std::numeric_limits<double>::infinity());
     return job.value().take();

@@ -159,6 +159,15 @@ inline void matmul_tile(float* C, const float* A, const float* panel, const floa
 // tile of the block passes over it.
 constexpr int MC = 64, KC = 256;
 
+// The rows of C a block takes: MC, or up to half as many again where that spares a last block of
+// a few rows, which would pass over all of B again for them (a trace of 64 characters and
+// <|bos|>, M = 65: one block, not 64 rows and then 1 that reads the 2 MB unembedding alone).
+// A multiple of MR. Blocks change no sum: each element is the same sum in the same order.
+inline int row_block(int M) {
+    const int blocks = std::max(1, (M + MC / 2) / MC);
+    return ((M + blocks - 1) / blocks + MR - 1) / MR * MR;
+}
+
 // panel (K, V·W) = B[:, j0 .. j0+V·W)
 template <int V>
 inline void pack_panel(float* panel, const float* B, int K, int N, int j0) {
@@ -186,8 +195,9 @@ void matmul_simd(float* C, const float* A, const float* B, const float* bias, in
     float* const panels = buffer.get();
     for (int j = 0; j < wide; j += NV * W) pack_panel<NV>(panels + static_cast<long>(j) * K, B, K, N, j);
     for (int j = wide; j < vector_columns; j += W) pack_panel<1>(panels + static_cast<long>(j) * K, B, K, N, j);
-    for (int i0 = 0; i0 < M; i0 += MC) {
-        const int i1 = std::min(M, i0 + MC);
+    const int mc = row_block(M);
+    for (int i0 = 0; i0 < M; i0 += mc) {
+        const int i1 = std::min(M, i0 + mc);
         for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {  // K == 0 still writes the bias
             const int k1 = std::min(K, k0 + KC);
             for (int j = 0; j < wide; j += NV * W)
@@ -526,6 +536,8 @@ float row_max_pmax(const float* x, int n) {
 
 }  // namespace
 
+float row_max(const float* x, int n) { return row_max_pmax(x, n); }
+
 std::size_t packed_size(int K, int N) {
     return static_cast<std::size_t>(K) * static_cast<std::size_t>((N + W - 1) / W * W);
 }
@@ -556,8 +568,9 @@ void matmul_packed_any(float* C, std::size_t ldc, const float* A, std::size_t ld
                        bool accumulate, const float* bias, int k_begin, int k_end) {
     const PackedLayout p(N);
     const int ld = static_cast<int>(ldc), la = static_cast<int>(lda);
-    for (int i0 = 0; i0 < M; i0 += MC) {
-        const int i1 = std::min(M, i0 + MC);
+    const int mc = row_block(M);
+    for (int i0 = 0; i0 < M; i0 += mc) {
+        const int i1 = std::min(M, i0 + mc);
         for (int k0 = k_begin; k0 < k_end; k0 += KC) {
             const int k1 = std::min(k_end, k0 + KC);
             const float* post = k1 == k_end ? bias : nullptr;  // the bias once the sums are whole
@@ -659,6 +672,52 @@ float exp_shifted(float* out, const float* x, float shift, int n) {
     float total = hsum(sum);
     for (; j < n; ++j) total += (out[j] = std::exp(x[j] - shift));
     return total;
+}
+
+int first_above(const float* x, int begin, int n, float floor) {
+    const vf f = splat(floor);
+    int j = begin;
+    for (; j + 4 * W <= n; j += 4 * W) {
+        const vi hit = (load(x + j) > f) | (load(x + j + W) > f) | (load(x + j + 2 * W) > f) | (load(x + j + 3 * W) > f);
+#if defined(__wasm_simd128__)
+        const bool any = __builtin_wasm_any_true_v128((__attribute__((vector_size(16))) signed char)hit);
+#else
+        bool any = false;
+        for (int l = 0; l < W; ++l) any |= hit[l] != 0;
+#endif
+        if (any) break;
+    }
+    for (; j < n; ++j)
+        if (x[j] > floor) return j;
+    return n;
+}
+
+double exp_shifted_sum(float* out, const float* x, float shift, int n) {
+    const vf vs = splat(shift);
+#if defined(__AVX2__)
+    vd lanes = vd{};  // lane l: the j ≡ l (mod 4); a vector's first four cells, then its last four
+#else
+    vd lanes01 = vd{}, lanes23 = vd{};
+#endif
+    int j = 0;
+    for (; j + W <= n; j += W) {
+        const vf e = exp_nonpositive(load(x + j) - vs);
+        store(out + j, e);
+#if defined(__AVX2__)
+        lanes += __builtin_convertvector(__builtin_shufflevector(e, e, 0, 1, 2, 3), vd);
+        lanes += __builtin_convertvector(__builtin_shufflevector(e, e, 4, 5, 6, 7), vd);
+#else
+        lanes01 += __builtin_convertvector(__builtin_shufflevector(e, e, 0, 1), vd);
+        lanes23 += __builtin_convertvector(__builtin_shufflevector(e, e, 2, 3), vd);
+#endif
+    }
+#if defined(__AVX2__)
+    double sums[4] = {lanes[0], lanes[1], lanes[2], lanes[3]};
+#else
+    double sums[4] = {lanes01[0], lanes01[1], lanes23[0], lanes23[1]};
+#endif
+    for (; j < n; ++j) sums[j % 4] += (out[j] = std::exp(x[j] - shift));
+    return (sums[0] + sums[1]) + (sums[2] + sums[3]);
 }
 
 namespace {

@@ -72,9 +72,19 @@ void transpose(float* out, const float* in, std::size_t ld, int rows, int cols);
 // `weights` may be `x` (in place).   weights (rows, cols), x (rows, cols), inv_sums (rows).
 void exp2_rows(float* weights, float* inv_sums, const float* x, int rows, int cols);
 
+// The largest of x[0 .. n) (none NaN), vectorized; -inf for n = 0. Of +0 and -0 it may return either.
+float row_max(const float* x, int n);
+
 // out[j] = exp(x[j] - shift) for j < n, and their sum; x[j] <= shift (shift is the max, for a
 // softmax). `out` may be `x`. Vectorized (Cephes' expf polynomial, about 2 ulp).
 float exp_shifted(float* out, const float* x, float shift, int n);
+// The same exps, and their sum in double by four lanes: lane l adds the out[j] with j ≡ l (mod 4) in
+// order, then (lane 0 + lane 1) + (lane 2 + lane 3) (the probabilities' sum of a model trace).
+double exp_shifted_sum(float* out, const float* x, float shift, int n);
+
+// The first j in [begin, n) with x[j] > floor (never a NaN), or n: a scan for the rare element
+// that beats a running threshold (a top-k list's last entry), 4 vectors compared at a time.
+int first_above(const float* x, int begin, int n, float floor);
 
 // GELU, erf form: out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), and (derivative not null) its derivative
 // Φ(x) + x·φ(x) from the same Φ and φ: the backward then needs no erf or exp of its own.

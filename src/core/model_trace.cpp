@@ -27,11 +27,16 @@ using detail::field_error;
 
 Matrix matrix(std::size_t rows, std::size_t cols) { return Matrix::from_shape({rows, cols}); }
 
-// The engine's config for layer l's attention: X = ln_1 output, Wq/Wk/Wv from c_attn's rows
-// (transposed: the engine multiplies row vectors, x·W), Wo from c_proj, causal, no positions.
-Config attention_config(const Model& model, int l, const Matrix& ln_1, const std::vector<std::string>& tokens) {
-    const ModelConfig& mc = model.config;
-    const std::size_t C = mc.n_embd;
+// Layer l's attention weights as the engine takes them: Wq, Wk, Wv from c_attn's rows and Wo
+// from attn.c_proj, transposed (torch keeps (out, in); the engine multiplies row vectors, x·W),
+// and their biases.
+struct AttentionWeights {
+    Matrix Wq, Wk, Wv, Wo;
+    Vector bq, bk, bv, bo;
+};
+
+AttentionWeights attention_weights(const Model& model, int l) {
+    const std::size_t C = model.config.n_embd;
     const ParameterTensors p = model.tensors();
     const float* qkvw = p.qkvw + l * 3 * C * C;
     const float* qkvb = p.qkvb + l * 3 * C;
@@ -45,6 +50,19 @@ Config attention_config(const Model& model, int l, const Matrix& ln_1, const std
         std::copy(b, b + C, v.begin());
         return v;
     };
+    return {transposed(qkvw), transposed(qkvw + C * C), transposed(qkvw + 2 * C * C), transposed(p.attprojw + l * C * C),
+            vector(qkvb), vector(qkvb + C), vector(qkvb + 2 * C), vector(p.attprojb + l * C)};
+}
+
+// The engine's config for layer l's attention: X = ln_1 output, the layer's weights (`w`, or
+// made here), causal for text, no positions.
+Config attention_config(const Model& model, int l, Matrix ln_1, const std::vector<std::string>& tokens, const AttentionWeights* w) {
+    const ModelConfig& mc = model.config;
+    AttentionWeights made;
+    if (!w) {
+        made = attention_weights(model, l);
+        w = &made;
+    }
     Config c;
     c.tokens = tokens;
     c.d_model = mc.n_embd;
@@ -54,15 +72,15 @@ Config attention_config(const Model& model, int l, const Matrix& ln_1, const std
                    : mc.positions == Positions::rope ? Positional::rope
                                                      : Positional::none;
     c.mask = mc.causal() ? MaskKind::causal : MaskKind::none;  // an image's patches all see each other
-    c.embeddings = ln_1;
-    c.weights.Wq = transposed(qkvw);
-    c.weights.Wk = transposed(qkvw + C * C);
-    c.weights.Wv = transposed(qkvw + 2 * C * C);
-    c.weights.Wo = transposed(p.attprojw + l * C * C);
-    c.weights.bq = vector(qkvb);
-    c.weights.bk = vector(qkvb + C);
-    c.weights.bv = vector(qkvb + 2 * C);
-    c.weights.bo = vector(p.attprojb + l * C);
+    c.embeddings = std::move(ln_1);
+    c.weights.Wq = w->Wq;
+    c.weights.Wk = w->Wk;
+    c.weights.Wv = w->Wv;
+    c.weights.Wo = w->Wo;
+    c.weights.bq = w->bq;
+    c.weights.bk = w->bk;
+    c.weights.bv = w->bv;
+    c.weights.bo = w->bo;
     return c;
 }
 
@@ -92,29 +110,18 @@ Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k
     std::vector<float> probs(V);
     for (std::size_t t = 0; t < T; ++t) {
         const float* z = logits.data() + t * V;
-        // softmax, subtracting the max for numerical stability: exp by the vectorized kernel, the
-        // sum in double
-        // four independent chains, not one, written out so that the compiler makes vectors of them
-        float lanes_max[4] = {z[0], z[0], z[0], z[0]};
-        double lanes_sum[4] = {0, 0, 0, 0};
-        std::size_t j = 0;
-        for (; j + 4 <= V; j += 4)
-            for (int l = 0; l < 4; ++l) lanes_max[l] = std::max(lanes_max[l], z[j + l]);
-        for (; j < V; ++j) lanes_max[j % 4] = std::max(lanes_max[j % 4], z[j]);
-        const float m = std::max(std::max(lanes_max[0], lanes_max[1]), std::max(lanes_max[2], lanes_max[3]));
-        kernels::exp_shifted(probs.data(), z, m, static_cast<int>(V));
-        for (j = 0; j + 4 <= V; j += 4)
-            for (int l = 0; l < 4; ++l) lanes_sum[l] += probs[j + l];
-        for (; j < V; ++j) lanes_sum[j % 4] += probs[j];
-        const double sum = (lanes_sum[0] + lanes_sum[1]) + (lanes_sum[2] + lanes_sum[3]);
+        // softmax, subtracting the max for numerical stability: the max and the exps by the
+        // vectorized kernels, the exps' sum in double by four lanes in the same pass
+        const float m = kernels::row_max(z, static_cast<int>(V));
+        const double sum = kernels::exp_shifted_sum(probs.data(), z, m, static_cast<int>(V));
         // the k largest in one pass: a candidate enters the sorted top list only if it beats its
         // last entry (ties keep the smaller id first); `floor`, that entry's probability once the
-        // list is full, is held in a local so that the scan is one compare per token
+        // list is full, is held in a local; the scan skips 16 tokens at a time that do not beat it
         std::vector<int> top_ids;
         top_ids.reserve(static_cast<std::size_t>(top_k) + 1);
         float floor = -1.0f;  // below every probability until the list is full
-        for (int j = 0; j < static_cast<int>(V); ++j) {
-            if (!(probs[j] > floor)) continue;
+        for (int j = kernels::first_above(probs.data(), 0, static_cast<int>(V), floor); j < static_cast<int>(V);
+             j = kernels::first_above(probs.data(), j + 1, static_cast<int>(V), floor)) {
             auto at = top_ids.end();
             while (at != top_ids.begin() && probs[j] > probs[*(at - 1)]) --at;
             top_ids.insert(at, j);
@@ -140,6 +147,7 @@ struct PackedWeights {
     std::vector<std::vector<float>> fc;   // per layer: c_fc.weightᵀ (C, 4C), packed
     std::vector<std::vector<float>> fcproj;  // per layer: mlp.c_proj.weightᵀ (4C, C), packed
     std::vector<float> lm_head;           // lm_headᵀ (C, V), packed
+    std::vector<AttentionWeights> attention;  // per layer: the engine's Wq, Wk, Wv, Wo (transposed) and biases
 
     bool of(const Model& model) const { return params == model.params.data() && count == model.params.size(); }
 };
@@ -157,6 +165,7 @@ std::shared_ptr<const PackedWeights> pack_weights(const Model& model) {
         out->fcproj.emplace_back(kernels::packed_size(4 * C, C));
         kernels::pack_transposed(out->fcproj.back().data(), p.fcprojw + static_cast<std::size_t>(l) * C * 4 * C, 4 * C, 4 * C, C);
     }
+    for (int l = 0; l < mc.n_layer; ++l) out->attention.push_back(attention_weights(model, l));
     out->lm_head.resize(kernels::packed_size(C, V));
     kernels::pack_transposed(out->lm_head.data(), p.lm_head, C, C, V);
     return out;
@@ -213,20 +222,21 @@ ModelTrace trace_unchecked(const Model& model, const Encoded& tokens, const floa
         layer.residual_in = x;
         layer.ln_1 = matrix(T, C);
         gpt::layernorm_forward(layer.ln_1.data(), mean.data(), rstd.data(), x.data(), p.ln1w + l * C, p.ln1b + l * C, T, C);
-        Expected<Trace> attention = run(attention_config(model, l, layer.ln_1, tokens.text));
+        Expected<Trace> attention =
+            run(attention_config(model, l, layer.ln_1, tokens.text, packed ? &packed->attention[static_cast<std::size_t>(l)] : nullptr));
         if (!attention) field_error("layer " + std::to_string(l) + " attention", attention.error());
         layer.attention = std::move(attention.value());
         // the attention's contribution, with the heads switched off zeroed in the concat
         layer.attn_out = layer.attention.output;
-        bool heads_off = false;
-        Matrix concat = layer.attention.concat;
-        for (const auto& [al, ah] : ablation.heads)
-            if (al == l) {
-                heads_off = true;
-                for (int t = 0; t < T; ++t) std::fill_n(concat.data() + static_cast<std::size_t>(t) * C + ah * hs, hs, 0.0f);
-            }
-        if (heads_off) gpt::matmul_forward(layer.attn_out.data(), concat.data(), p.attprojw + static_cast<std::size_t>(l) * C * C,
-                                           p.attprojb + l * C, T, C, C);
+        const bool heads_off = std::any_of(ablation.heads.begin(), ablation.heads.end(), [l](const auto& lh) { return lh.first == l; });
+        if (heads_off) {
+            Matrix concat = layer.attention.concat;
+            for (const auto& [al, ah] : ablation.heads)
+                if (al == l)
+                    for (int t = 0; t < T; ++t) std::fill_n(concat.data() + static_cast<std::size_t>(t) * C + ah * hs, hs, 0.0f);
+            gpt::matmul_forward(layer.attn_out.data(), concat.data(), p.attprojw + static_cast<std::size_t>(l) * C * C,
+                                p.attprojb + l * C, T, C, C);
+        }
         if (contains(ablation.attention, l)) std::fill(layer.attn_out.begin(), layer.attn_out.end(), 0.0f);
         layer.residual_mid = matrix(T, C);
         gpt::residual_forward(layer.residual_mid.data(), x.data(), layer.attn_out.data(), TC);

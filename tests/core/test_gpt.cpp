@@ -8,6 +8,7 @@
 #include <cmath>
 #include <complex>
 #include <functional>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -229,6 +230,59 @@ TEST_CASE("kernels::matmul_packed_range and packed_prefix: the whole product's b
                 for (int j = 0; j < n; ++j) wrong += prefix[static_cast<std::size_t>(i) * N + j] != whole[static_cast<std::size_t>(i) * N + j];
             CHECK(wrong == 0);
         }
+    }
+}
+
+TEST_CASE("kernels::matmul_packed and matmul: M rows at once give each row's bits alone (the row blocks change no sum)", "[gpt]") {
+    // M around the row block (64, or one block up to 96 rows): 65 (a trace of 64 characters and
+    // <|bos|>), 97 and 130 (two blocks), 200
+    for (const auto& [M, K, N] : {std::array{65, 128, 70}, std::array{97, 40, 19}, std::array{130, 300, 33}, std::array{200, 16, 8}}) {
+        INFO(M << "x" << K << " · " << K << "x" << N);
+        const auto A = random_floats(static_cast<std::size_t>(M) * K, 1.0f, static_cast<unsigned>(M));
+        const auto B = random_floats(static_cast<std::size_t>(K) * N, 1.0f, static_cast<unsigned>(N));
+        const auto bias = random_floats(static_cast<std::size_t>(N), 1.0f, 3);
+        std::vector<float> packed(kernels::packed_size(K, N));
+        kernels::pack(packed.data(), B.data(), N, K, N);
+        std::vector<float> whole(static_cast<std::size_t>(M) * N), rows(whole.size()), plain(whole.size()), plain_rows(whole.size());
+        kernels::matmul_packed(whole.data(), N, A.data(), packed.data(), M, K, N, false, bias.data());
+        kernels::matmul(plain.data(), A.data(), B.data(), bias.data(), M, K, N, Kernels::simd);
+        for (int i = 0; i < M; ++i) {
+            const std::size_t at = static_cast<std::size_t>(i) * N;
+            kernels::matmul_packed(rows.data() + at, N, A.data() + static_cast<std::size_t>(i) * K, packed.data(), 1, K, N, false, bias.data());
+            kernels::matmul(plain_rows.data() + at, A.data() + static_cast<std::size_t>(i) * K, B.data(), bias.data(), 1, K, N, Kernels::simd);
+        }
+        CHECK(whole == rows);
+        CHECK(plain == plain_rows);
+    }
+}
+
+TEST_CASE("kernels::exp_shifted_sum: exp_shifted's values and their sum in double by four lanes, in order", "[gpt]") {
+    for (int n : {1, 3, 4, 9, 16, 33, 4071}) {
+        INFO("n " << n);
+        const auto x = random_floats(static_cast<std::size_t>(n), 30.0f, static_cast<unsigned>(n));
+        const float m = *std::max_element(x.begin(), x.end());
+        std::vector<float> want(x.size()), got(x.size(), 5.0f);
+        kernels::exp_shifted(want.data(), x.data(), m, n);
+        const double sum = kernels::exp_shifted_sum(got.data(), x.data(), m, n);
+        CHECK(got == want);
+        double lanes[4] = {0, 0, 0, 0};
+        for (int j = 0; j < n; ++j) lanes[j % 4] += want[static_cast<std::size_t>(j)];
+        CHECK(sum == (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));
+    }
+}
+
+TEST_CASE("kernels::first_above: the first element above the floor from any start, as a plain scan finds it", "[gpt]") {
+    for (int n : {0, 1, 15, 16, 17, 64, 100, 4071}) {
+        auto x = random_floats(static_cast<std::size_t>(n), 1.0f, static_cast<unsigned>(n + 1));
+        if (n > 20) x[20] = std::numeric_limits<float>::quiet_NaN();  // never above anything
+        for (float floor : {-2.0f, 0.5f, 0.99f, 2.0f})
+            for (int begin : {0, 1, 7, 16, n / 2, n}) {
+                if (begin > n) continue;
+                INFO("n " << n << " floor " << floor << " begin " << begin);
+                int want = begin;
+                while (want < n && !(x[static_cast<std::size_t>(want)] > floor)) ++want;
+                CHECK(kernels::first_above(x.data(), begin, n, floor) == want);
+            }
     }
 }
 

@@ -2,6 +2,7 @@
 // gives run()'s trace bit for bit; its row blocks give what the kernels give on whole matrices;
 // progress only grows and ends at 1; errors are run()'s; a job dropped mid-way frees everything
 // (this file runs under ASan + UBSan in CI).
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <set>
@@ -175,10 +176,19 @@ TEST_CASE("keep_head_for: every head while the trace fits keep_every_head_bytes,
 
 TEST_CASE("row blocks give what the kernels give on whole matrices, bit for bit", "[job]") {
     // T = 300 queries: with the smallest steps every per-row stage takes 19 blocks of 16 rows.
-    for (const char* kernels : {"simd", "scalar"}) {
-        INFO(kernels);
-        const attnviz::Config config = must_parse(R"({"text":")" + long_text(300) +
-                                                  R"(","d_model":40,"heads":4,"mask":"causal","kernels":")" + kernels + "\"}");
+    // Under a mask a kept head's softmax and weighted sum cover only the keys each row (each
+    // block) may see: the weights must still be the softmax of the whole scaled rows and out the
+    // whole product, bit for bit. The masks: causal (ALiBi too), padding, a causal band, BigBird
+    // (rows whose keys are not one run).
+    const char* const masks[] = {R"("mask":"causal")", R"("mask":"causal","positional":"alibi")", R"("mask":"padding")",
+                                 R"("mask":"causal","pattern":{"kind":"local","window":20})",
+                                 R"("pattern":{"kind":"bigbird","window":3,"global":[0,7],"random":4})"};
+    for (const char* kernels : {"simd", "scalar"})
+    for (const char* mask : masks) {
+        INFO(kernels << " " << mask);
+        const std::string text = long_text(296) + (std::strstr(mask, "padding") ? " [PAD] [PAD] [PAD] [PAD]" : " a b c d");
+        const attnviz::Config config = must_parse(R"({"text":")" + text + R"(","d_model":40,"heads":4,)" + mask +
+                                                  R"(,"kernels":")" + kernels + "\"}");
         const Stepped stepped = step_to_end(config);
         REQUIRE(stepped.result.ok());
         const attnviz::Trace& t = stepped.result.value();
@@ -210,6 +220,19 @@ TEST_CASE("row blocks give what the kernels give on whole matrices, bit for bit"
                 for (int k = 0; k < dk; ++k) Qh(i, k) = Q(i, h * dk + k);
             CHECK(same_bits(head.Q, Qh));
             CHECK(same_bits(head.scores, head_matmul(head.Q, head.K, true)));
+            // scaled: scores·scale/temperature where the mask allows, else -inf, bit for bit; with
+            // ALiBi minus slope·distance, to 1e-12 (whether a compiler fuses that multiply-subtract
+            // differs between the engine and this test)
+            int wrong_scaled = 0;
+            for (int i = 0; i < T; ++i)
+                for (int j = 0; j < N; ++j) {
+                    const double v = head.scores(i, j) * (head.scale / t.config.temperature);
+                    const double got = head.scaled(i, j);
+                    if (!head.mask(i, j)) wrong_scaled += got != -std::numeric_limits<double>::infinity();
+                    else if (head.alibi_slope == 0) wrong_scaled += std::memcmp(&got, &v, sizeof v) != 0;
+                    else wrong_scaled += !(std::abs(got - (v - head.alibi_slope * std::abs(i - j))) <= 1e-12 * (1 + std::abs(got)));
+                }
+            CHECK(wrong_scaled == 0);
             attnviz::Matrix weights = attnviz::Matrix::from_shape({static_cast<std::size_t>(T), static_cast<std::size_t>(N)});
             attnviz::kernels::softmax_rows(weights.data(), head.scaled.data(), T, N, path);
             CHECK(same_bits(head.weights, weights));

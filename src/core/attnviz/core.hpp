@@ -47,6 +47,7 @@ Expected<std::vector<std::string>> tokenize(std::string_view text, Tokenizer mod
 Expected<Config>      parse_config(std::string_view json);                        // JSON -> Config, every field validated
 std::string           config_to_json(const Config& config, bool pretty = false);  // Config -> JSON; parse_config reads it back equal
 Expected<Trace>       run(const Config& config);                                  // the one function that computes attention (RunJob stepped to the end)
+Expected<Trace>       run(Config&& config);                                       // the same, the config moved into the trace instead of copied
 Expected<double>      trace_bytes(const Config& config, int keep_head = -1);      // validates; the bytes run()'s trace will hold (RunJob's keep_head)
 std::string           trace_to_json(const Trace& trace, bool pretty = false);     // the Trace JSON contract (README.md)
 Expected<std::string> compute_json(std::string_view config_json, bool pretty = false);  // parse_config + run + trace_to_json

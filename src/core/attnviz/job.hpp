@@ -43,6 +43,7 @@ public:
     // number that is kept equals run()'s bit for bit. The memory limit (1.5 GiB) is checked
     // for what is kept. Errors are run()'s.
     static Expected<RunJob> start(const Config& config, double work_per_step = default_work_per_step, int keep_head = -1);
+    static Expected<RunJob> start(Config&& config, double work_per_step = default_work_per_step, int keep_head = -1);  // the config moved in, not copied
 
     // The interface's choice of keep_head for a view of head `head`: -1 (every head) while the
     // trace's bytes (trace_bytes) stay within keep_every_head_bytes, else `head` fitted to the

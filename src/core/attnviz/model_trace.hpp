@@ -103,9 +103,10 @@ struct PackedWeights;
 Expected<ModelTrace> model_trace(const Model& model, const ModelTraceOptions& options, const PackedWeights* packed = nullptr);
 
 // The weights a trace multiplies by, packed for the matmul kernel once: each layer's c_fc and
-// c_proj and the unembedding lm_headᵀ (for the shipped model 4 MB beside its 5 MB of float32
-// weights). A trace of 64 characters otherwise spends about a twentieth of its time packing them
-// and transposing the logits. They are a copy: pack again after the weights change (training).
+// c_proj and the unembedding lm_headᵀ, and each layer's attention weights transposed as the
+// engine takes them (for the shipped model 5 MB beside its 5 MB of float32 weights). A trace of
+// 64 characters otherwise spends about a twentieth of its time packing and transposing them.
+// They are a copy: pack again after the weights change (training).
 std::shared_ptr<const PackedWeights> pack_weights(const Model& model);
 
 // The next character to append, from a trace's last position: with temperature 0 the most
