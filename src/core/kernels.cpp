@@ -692,34 +692,6 @@ int first_above(const float* x, int begin, int n, float floor) {
     return n;
 }
 
-double exp_shifted_sum(float* out, const float* x, float shift, int n) {
-    const vf vs = splat(shift);
-#if defined(__AVX2__)
-    vd lanes = vd{};  // lane l: the j ≡ l (mod 4); a vector's first four cells, then its last four
-#else
-    vd lanes01 = vd{}, lanes23 = vd{};
-#endif
-    int j = 0;
-    for (; j + W <= n; j += W) {
-        const vf e = exp_nonpositive(load(x + j) - vs);
-        store(out + j, e);
-#if defined(__AVX2__)
-        lanes += __builtin_convertvector(__builtin_shufflevector(e, e, 0, 1, 2, 3), vd);
-        lanes += __builtin_convertvector(__builtin_shufflevector(e, e, 4, 5, 6, 7), vd);
-#else
-        lanes01 += __builtin_convertvector(__builtin_shufflevector(e, e, 0, 1), vd);
-        lanes23 += __builtin_convertvector(__builtin_shufflevector(e, e, 2, 3), vd);
-#endif
-    }
-#if defined(__AVX2__)
-    double sums[4] = {lanes[0], lanes[1], lanes[2], lanes[3]};
-#else
-    double sums[4] = {lanes01[0], lanes01[1], lanes23[0], lanes23[1]};
-#endif
-    for (; j < n; ++j) sums[j % 4] += (out[j] = std::exp(x[j] - shift));
-    return (sums[0] + sums[1]) + (sums[2] + sums[3]);
-}
-
 namespace {
 
 // Φ(x) = 0.5·(1 + erf(x/√2)) and φ(x) = exp(-x²/2)/√(2π), with erf by Abramowitz & Stegun 7.1.26:

@@ -78,9 +78,6 @@ float row_max(const float* x, int n);
 // out[j] = exp(x[j] - shift) for j < n, and their sum; x[j] <= shift (shift is the max, for a
 // softmax). `out` may be `x`. Vectorized (Cephes' expf polynomial, about 2 ulp).
 float exp_shifted(float* out, const float* x, float shift, int n);
-// The same exps, and their sum in double by four lanes: lane l adds the out[j] with j ≡ l (mod 4) in
-// order, then (lane 0 + lane 1) + (lane 2 + lane 3) (the probabilities' sum of a model trace).
-double exp_shifted_sum(float* out, const float* x, float shift, int n);
 
 // The first j in [begin, n) with x[j] > floor (never a NaN), or n: a scan for the rare element
 // that beats a running threshold (a top-k list's last entry), 4 vectors compared at a time.

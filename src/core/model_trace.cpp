@@ -111,9 +111,15 @@ Predictions predict(const Matrix& logits, const std::vector<int>& ids, int top_k
     for (std::size_t t = 0; t < T; ++t) {
         const float* z = logits.data() + t * V;
         // softmax, subtracting the max for numerical stability: the max and the exps by the
-        // vectorized kernels, the exps' sum in double by four lanes in the same pass
+        // vectorized kernels, the sum in double by four independent chains
         const float m = kernels::row_max(z, static_cast<int>(V));
-        const double sum = kernels::exp_shifted_sum(probs.data(), z, m, static_cast<int>(V));
+        kernels::exp_shifted(probs.data(), z, m, static_cast<int>(V));
+        double lanes_sum[4] = {0, 0, 0, 0};
+        std::size_t j = 0;
+        for (; j + 4 <= V; j += 4)
+            for (int l = 0; l < 4; ++l) lanes_sum[l] += probs[j + l];
+        for (; j < V; ++j) lanes_sum[j % 4] += probs[j];
+        const double sum = (lanes_sum[0] + lanes_sum[1]) + (lanes_sum[2] + lanes_sum[3]);
         // the k largest in one pass: a candidate enters the sorted top list only if it beats its
         // last entry (ties keep the smaller id first); `floor`, that entry's probability once the
         // list is full, is held in a local; the scan skips 16 tokens at a time that do not beat it

@@ -53,8 +53,8 @@ Expected<std::string> read_gzip(const std::string& path);
 //-----------------------------------------------------------------------------
 // 3. Augmentation
 //-----------------------------------------------------------------------------
-// out (S·S) = in moved by (dx, dy) pixels (right and down when positive), zeros where nothing moved in.
-// out = in moved by (dx, dy) pixels, zeros filling what comes in; mirror: left and right swapped first.
+// out (S·S) = in moved by (dx, dy) pixels (right and down when positive), zeros where nothing moved
+// in; mirror: left and right swapped first.
 void shift_image(float* out, const float* in, int S, int dx, int dy, bool mirror = false);
 
 }  // namespace attnviz::train

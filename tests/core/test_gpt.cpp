@@ -256,21 +256,6 @@ TEST_CASE("kernels::matmul_packed and matmul: M rows at once give each row's bit
     }
 }
 
-TEST_CASE("kernels::exp_shifted_sum: exp_shifted's values and their sum in double by four lanes, in order", "[gpt]") {
-    for (int n : {1, 3, 4, 9, 16, 33, 4071}) {
-        INFO("n " << n);
-        const auto x = random_floats(static_cast<std::size_t>(n), 30.0f, static_cast<unsigned>(n));
-        const float m = *std::max_element(x.begin(), x.end());
-        std::vector<float> want(x.size()), got(x.size(), 5.0f);
-        kernels::exp_shifted(want.data(), x.data(), m, n);
-        const double sum = kernels::exp_shifted_sum(got.data(), x.data(), m, n);
-        CHECK(got == want);
-        double lanes[4] = {0, 0, 0, 0};
-        for (int j = 0; j < n; ++j) lanes[j % 4] += want[static_cast<std::size_t>(j)];
-        CHECK(sum == (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));
-    }
-}
-
 TEST_CASE("kernels::first_above: the first element above the floor from any start, as a plain scan finds it", "[gpt]") {
     for (int n : {0, 1, 15, 16, 17, 64, 100, 4071}) {
         auto x = random_floats(static_cast<std::size_t>(n), 1.0f, static_cast<unsigned>(n + 1));
